@@ -1,0 +1,1 @@
+"""The GraphQL gateway: one API over the three services; owns no data."""

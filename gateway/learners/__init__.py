@@ -1,0 +1,1 @@
+"""The learner domain of the GraphQL schema."""

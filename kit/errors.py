@@ -1,0 +1,127 @@
+"""Typed errors and their one rendering: RFC 9457 problem+json.
+
+Hierarchy:
+    AppError                 base; carries status, code and a human title
+      BadRequestError        400 the request is malformed beyond schema validation
+      UnauthorizedError      401 no or invalid credentials
+      ForbiddenError         403 authenticated but not allowed
+      NotFoundError          404 no such object (or not visible to the caller)
+      ConflictError          409 the request conflicts with stored state
+      UnavailableError       503 a dependency (database, another service) is not answering
+Request validation errors become 422 with `errors: [{field, message}]`; anything else is a
+logged 500 carrying the request id.
+"""
+
+import logging
+from typing import Any
+
+import orjson
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import Response
+
+from kit.logging import current_request_id
+
+PROBLEM_JSON = "application/problem+json"
+logger = logging.getLogger("plp.errors")
+
+
+class AppError(Exception):
+    """An expected failure that maps to an HTTP status and a machine-readable code."""
+
+    status: int = 400
+    code: str = "bad_request"
+    title: str = "Bad request"
+
+    def __init__(self, detail: str | None = None, **extra: Any) -> None:
+        super().__init__(detail or self.title)
+        self.detail = detail or self.title
+        self.extra = extra
+
+
+class BadRequestError(AppError):
+    """The request is malformed in a way schema validation cannot see."""
+
+
+class UnauthorizedError(AppError):
+    """No credentials, or credentials that do not verify."""
+
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class ForbiddenError(AppError):
+    """The caller is known but may not do this."""
+
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class NotFoundError(AppError):
+    """No such object, or none the caller may know about."""
+
+    status, code, title = 404, "not_found", "Not found"
+
+
+class ConflictError(AppError):
+    """The request conflicts with what is stored."""
+
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class UnavailableError(AppError):
+    """A dependency is not answering."""
+
+    status, code, title = 503, "unavailable", "Service unavailable"
+
+
+def problem_response(status: int, title: str, detail: str, code: str, **extra: Any) -> Response:
+    """Render one RFC 9457 problem document."""
+    body: dict[str, Any] = {
+        "type": f"https://plp.dev/problems/{code}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "request_id": current_request_id(),
+        **extra,
+    }
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+
+
+def _field_path(loc: tuple[Any, ...]) -> str:
+    parts = [str(p) for p in loc]
+    if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
+        parts = parts[1:]
+    return ".".join(parts) or "body"
+
+
+async def _app_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, AppError)
+    return problem_response(exc.status, exc.title, exc.detail, exc.code, **exc.extra)
+
+
+async def _validation_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    fields = ", ".join(e["field"] for e in errors)
+    return problem_response(422, "Invalid request", f"Invalid fields: {fields}", "validation_error", errors=errors)
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    title = str(exc.detail) if exc.detail else "HTTP error"
+    return problem_response(exc.status_code, title, title, f"http_{exc.status_code}")
+
+
+async def _unexpected_error(request: Request, exc: Exception) -> Response:
+    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    return problem_response(500, "Internal server error", "An unexpected error occurred.", "internal_error")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Render every error of `app` as problem+json."""
+    app.add_exception_handler(AppError, _app_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(Exception, _unexpected_error)

@@ -1,0 +1,59 @@
+"""Asks the profile service whether a caller may read a learner, caching answers briefly.
+
+The profile service owns the roster, so it is the one judge of "does this teacher teach this
+learner?". The pathway and progress services ask it (forwarding the caller's token) and keep
+the answer for a few seconds, so a page of requests costs one question.
+"""
+
+import time
+from collections import OrderedDict
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+
+from kit.auth import CurrentPrincipal, Principal
+from kit.http import ServiceClient
+
+CacheKey = tuple[str, str, frozenset[str], frozenset[str], str]
+
+
+class LearnerAccess:
+    """Relation checks against the profile service's `/authz/learners/{id}`."""
+
+    def __init__(self, profile: ServiceClient, ttl_seconds: float = 30.0, max_entries: int = 10_000) -> None:
+        self.profile = profile
+        self.ttl_seconds = ttl_seconds
+        self.max_entries = max_entries
+        self._cache: OrderedDict[CacheKey, tuple[float, str]] = OrderedDict()
+
+    async def relation(self, principal: Principal, learner_id: str) -> str:
+        """The caller's relation to the learner (self, guardian, teacher, admin, partner).
+
+        Raises `NotFoundError` when the caller may not read the learner.
+        """
+        key = (principal.tenant_id, principal.sub, principal.roles, principal.scopes, learner_id)
+        cached = self._cache.get(key)
+        now = time.monotonic()
+        if cached is not None and cached[0] > now:
+            self._cache.move_to_end(key)
+            return cached[1]
+        body = await self.profile.get(f"/authz/learners/{learner_id}", principal.token)
+        relation = str(body["relation"])
+        self._cache[key] = (now + self.ttl_seconds, relation)
+        if len(self._cache) > self.max_entries:
+            self._cache.popitem(last=False)
+        return relation
+
+
+async def readable_learner(
+    learner_id: Annotated[str, Path(min_length=1, max_length=255, description="The learner's sourcedId.")],
+    request: Request,
+    principal: CurrentPrincipal,
+) -> str:
+    """FastAPI dependency: the path's learner id, once the profile service confirms access."""
+    access: LearnerAccess = request.app.state.learner_access
+    await access.relation(principal, learner_id)
+    return learner_id
+
+
+ReadableLearnerId = Annotated[str, Depends(readable_learner)]

@@ -1,0 +1,1 @@
+"""`plp`: the operator's command line (migrate, seed, dev, token)."""

@@ -1,0 +1,79 @@
+"""The `plp` command line."""
+
+import json
+from typing import Annotated
+
+import typer
+
+from kit.auth import ROLES, ensure_dev_signing_key, issue_token
+from kit.settings import AppSettings
+from plp import dev, operations
+
+app = typer.Typer(help="Operate the personalized learning platform.", no_args_is_help=True, add_completion=False)
+seed_app = typer.Typer(help="Load data sets.", no_args_is_help=True)
+app.add_typer(seed_app, name="seed")
+
+
+@app.command()
+def migrate() -> None:
+    """Upgrade every service's database to the newest migration."""
+    for service, url in operations.migrate_all().items():
+        typer.echo(f"{service}: at head ({url})")
+
+
+@seed_app.command("demo")
+def seed_demo() -> None:
+    """Load the demo district (tenant `demo`); running it again adds nothing."""
+    counts = operations.seed_demo()
+    typer.echo(json.dumps({"tenant": "demo", "added": counts}))
+
+
+@app.command("dev")
+def run_dev(
+    gateway_port: int = 8000,
+    profile_port: int = 8001,
+    pathway_port: int = 8002,
+    progress_port: int = 8003,
+    seed: Annotated[bool, typer.Option(help="Load the demo district first.")] = True,
+) -> None:
+    """Migrate, load the demo district, and run the four apps on 127.0.0.1 until Ctrl-C."""
+    ensure_dev_signing_key(AppSettings().signing_key_file)
+    migrate()
+    if seed:
+        seed_demo()
+    ports = dev.Ports(gateway=gateway_port, profile=profile_port, pathway=pathway_port, progress=progress_port)
+    raise typer.Exit(dev.run(ports))
+
+
+@app.command()
+def token(
+    tenant: Annotated[str, typer.Option(help="The tenant (district id), e.g. demo.")],
+    sub: Annotated[str, typer.Option(help="The subject: a user's sourcedId or a client id.")],
+    role: Annotated[list[str] | None, typer.Option(help=f"A role ({', '.join(sorted(ROLES))}); repeatable.")] = None,
+    scope: Annotated[list[str] | None, typer.Option(help="A scope; repeatable.")] = None,
+    ttl: Annotated[int, typer.Option(help="Lifetime in seconds.")] = 3600,
+) -> None:
+    """Print a development token signed by the local issuer (trusted while PLP_DEV_TOKENS is on)."""
+    settings = AppSettings()
+    roles = role or []
+    unknown = sorted(set(roles) - ROLES)
+    if unknown:
+        raise typer.BadParameter(f"unknown role {', '.join(unknown)}; choose from {', '.join(sorted(ROLES))}")
+    key = ensure_dev_signing_key(settings.signing_key_file)
+    typer.echo(
+        issue_token(
+            key,
+            issuer=settings.jwt_issuer if not settings.jwt_jwks_url else "plp-dev",
+            audience=settings.jwt_audience,
+            tenant_id=tenant,
+            sub=sub,
+            roles=roles,
+            scopes=scope or [],
+            ttl_seconds=ttl,
+        )
+    )
+
+
+def main() -> None:
+    """Entry point of the `plp` script."""
+    app()

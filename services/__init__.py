@@ -1,0 +1,1 @@
+"""The three services; each owns its own database and never imports another."""

@@ -1,0 +1,1 @@
+"""Pathway service: competency frameworks, the activity catalog, and each learner's path."""

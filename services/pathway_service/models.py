@@ -1,0 +1,1 @@
+"""Tables of the pathway service; so far only the outbox (in `db`), frameworks and paths come next."""

@@ -1,0 +1,1 @@
+"""Profile service: rosters (OneRoster), learner profiles, and who may see which learner."""

@@ -1,0 +1,20 @@
+"""The profile service's FastAPI application."""
+
+from fastapi import FastAPI
+
+from kit.application import create_base_app
+from kit.http import Mounts
+from services.profile_service.routes import router
+from services.profile_service.settings import ProfileSettings
+
+
+def create_app(settings: ProfileSettings | None = None, mounts: Mounts | None = None) -> FastAPI:
+    """Build the profile service for `settings` (read from the environment when omitted)."""
+    app = create_base_app(
+        settings or ProfileSettings(),
+        title="plp-profile",
+        description="Rosters (OneRoster 1.2), learner profiles, and who may see which learner.",
+        mounts=mounts,
+    )
+    app.include_router(router)
+    return app

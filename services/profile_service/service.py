@@ -1,0 +1,73 @@
+"""Use cases of the profile service: thin routes call these; they flush, the session commits."""
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.auth import Principal
+from kit.errors import ConflictError, ForbiddenError, NotFoundError
+from kit.outbox import add_events
+from kit.pagination import OffsetPage
+from services.profile_service import access, events
+from services.profile_service.db import outbox
+from services.profile_service.models import GuardianLink, Org, RosterUser
+from services.profile_service.schemas import LearnerCreate
+
+
+def today() -> datetime:
+    """The current UTC time (enrollment dates are compared against its date)."""
+    return datetime.now(UTC)
+
+
+async def create_learner(session: AsyncSession, principal: Principal, data: LearnerCreate) -> RosterUser:
+    """Add a learner to the caller's tenant (admins, and partners with the roster write scope)."""
+    if not (principal.has_role("admin") or principal.has_scope(access.ROSTER_WRITE_SCOPE)):
+        raise ForbiddenError("Adding learners needs the admin role or the roster write scope.")
+    key = (principal.tenant_id, data.sourced_id)
+    if await session.get(RosterUser, key) is not None:
+        raise ConflictError(f"A user with sourcedId {data.sourced_id!r} exists already.", field="sourcedId")
+    if (
+        data.primary_org_sourced_id
+        and await session.get(Org, (principal.tenant_id, data.primary_org_sourced_id)) is None
+    ):
+        raise NotFoundError(f"No org {data.primary_org_sourced_id!r}.", field="primaryOrgSourcedId")
+    learner = RosterUser(tenant_id=principal.tenant_id, role=access.STUDENT_ROLE, **data.model_dump())
+    session.add(learner)
+    await add_events(session, outbox, [events.user_upserted(learner)])
+    await session.flush()
+    return learner
+
+
+async def list_learners(session: AsyncSession, principal: Principal, page: OffsetPage) -> tuple[list[RosterUser], int]:
+    """One page of the learners the caller may read, and how many there are in all."""
+    query = access.visible_learners(principal, today().date())
+    total = (await session.exec(select(sa.func.count()).select_from(query.subquery()))).one()
+    rows = await session.exec(query.order_by(col(RosterUser.sourced_id)).limit(page.limit).offset(page.offset))
+    return list(rows), total
+
+
+async def get_learner(session: AsyncSession, principal: Principal, learner_id: str) -> RosterUser:
+    """The learner, if the caller may read it; otherwise `NotFoundError` (existence is not leaked)."""
+    query = access.visible_learners(principal, today().date()).where(col(RosterUser.sourced_id) == learner_id)
+    learner = (await session.exec(query)).one_or_none()
+    if learner is None:
+        raise NotFoundError(f"No learner {learner_id!r} visible to you.")
+    return learner
+
+
+async def relation_to_learner(session: AsyncSession, principal: Principal, learner_id: str) -> str:
+    """Why the caller may read `learner_id`: self, admin, partner, guardian or teacher."""
+    await get_learner(session, principal, learner_id)
+    if principal.has_role("learner") and principal.sub == learner_id:
+        return "self"
+    if principal.has_role("admin"):
+        return "admin"
+    if access.sees_whole_tenant(principal):
+        return "partner"
+    if principal.has_role("guardian"):
+        link = access.guarded_learner_ids(principal).where(col(GuardianLink.learner_sourced_id) == learner_id)
+        if (await session.exec(link)).first() is not None:
+            return "guardian"
+    return "teacher"

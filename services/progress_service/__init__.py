@@ -1,0 +1,1 @@
+"""Progress service: xAPI statements (evidence) and the mastery estimates derived from them."""
