@@ -1,12 +1,12 @@
 """The GraphQL schema: every domain's queries merged into one root."""
 
 import logging
-from typing import Any
+from collections.abc import Callable
 
 import strawberry
 from graphql import GraphQLError
 from graphql.validation import NoSchemaIntrospectionCustomRule
-from strawberry.extensions import AddValidationRules
+from strawberry.extensions import AddValidationRules, SchemaExtension
 from strawberry.types import ExecutionContext
 
 from gateway.errors import ErrorCodes, is_unexpected
@@ -32,7 +32,7 @@ class Schema(strawberry.Schema):
 
 def build_schema(*, dev: bool) -> Schema:
     """The schema; introspection is allowed only in development."""
-    extensions: list[Any] = [ErrorCodes]
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [ErrorCodes]
     if not dev:
-        extensions.append(AddValidationRules([NoSchemaIntrospectionCustomRule]))
+        extensions.append(lambda: AddValidationRules([NoSchemaIntrospectionCustomRule]))
     return Schema(query=Query, extensions=extensions)

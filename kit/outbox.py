@@ -72,7 +72,8 @@ async def add_events(session: AsyncSession, outbox: sa.Table, events: Sequence[E
         }
         for e in events
     ]
-    await session.execute(sa.insert(outbox), rows)
+    connection = await session.connection()
+    await connection.execute(sa.insert(outbox), rows)
 
 
 class Relay(Protocol):
@@ -84,8 +85,9 @@ class Relay(Protocol):
 
 async def relay_pending(session: AsyncSession, outbox: sa.Table, relay: Relay, *, batch: int = 500) -> int:
     """Publish the oldest unpublished events through `relay`, mark them, and return how many."""
+    connection = await session.connection()
     rows = (
-        await session.execute(
+        await connection.execute(
             sa.select(outbox).where(outbox.c.published_at.is_(None)).order_by(outbox.c.seq).limit(batch)
         )
     ).all()
@@ -103,7 +105,7 @@ async def relay_pending(session: AsyncSession, outbox: sa.Table, relay: Relay, *
         for r in rows
     ]
     await relay.publish(events)
-    await session.execute(
+    await connection.execute(
         sa.update(outbox).where(outbox.c.seq.in_([r.seq for r in rows])).values(published_at=datetime.now(UTC))
     )
     await session.commit()

@@ -136,7 +136,8 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
         rows = by_table.get(table.name, [])
         if not rows:
             continue
-        found = await session.execute(sa.select(*table.primary_key.columns).where(table.c.tenant_id == TENANT))
+        connection = await session.connection()
+        found = await connection.execute(sa.select(*table.primary_key.columns).where(table.c.tenant_id == TENANT))
         existing = {tuple(r) for r in found}
         missing = [row for row in rows if _key(row) not in existing]
         session.add_all(missing)
