@@ -70,6 +70,9 @@ def test_plp_dev_serves_the_graphql_query_for_a_seeded_learner(tmp_path: Path) -
         assert learner["givenName"]
         assert learner["nextSteps"] == [{"competency": {"id": "3.NF.A.3"}}]
         assert (tmp_path / "var" / "profile.db").exists()
+        graphiql = httpx.get(f"http://127.0.0.1:{gateway}/graphql", headers={"Accept": "text/html"}, timeout=10)
+        assert graphiql.status_code == 200
+        assert "graphiql" in graphiql.text.lower()
     finally:
         process.send_signal(signal.SIGINT)
         exit_code = process.wait(timeout=30)
