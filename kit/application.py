@@ -10,8 +10,9 @@ from kit.db import create_engine, make_sessionmaker
 from kit.errors import install_error_handlers
 from kit.health import ReadinessCheck, database_checks, health_router
 from kit.http import Mounts, make_client
-from kit.logging import RequestContextMiddleware, configure_logging
+from kit.logging import configure_logging
 from kit.migrate import head_revision
+from kit.request_context import RequestContextMiddleware
 from kit.settings import AppSettings, ServiceSettings
 
 

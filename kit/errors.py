@@ -9,10 +9,9 @@ Hierarchy:
       ConflictError          409 the request conflicts with stored state
       UnavailableError       503 a dependency (database, another service) is not answering
 Request validation errors become 422 with `errors: [{field, message}]`; anything else is a
-logged 500 carrying the request id.
+logged 500 carrying the request id (rendered by `kit.request_context`, the outermost middleware).
 """
 
-import logging
 from typing import Any
 
 import orjson
@@ -24,7 +23,6 @@ from starlette.responses import Response
 from kit.logging import current_request_id
 
 PROBLEM_JSON = "application/problem+json"
-logger = logging.getLogger("plp.errors")
 
 
 class AppError(Exception):
@@ -114,14 +112,8 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return problem_response(exc.status_code, title, title, f"http_{exc.status_code}")
 
 
-async def _unexpected_error(request: Request, exc: Exception) -> Response:
-    logger.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    return problem_response(500, "Internal server error", "An unexpected error occurred.", "internal_error")
-
-
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error of `app` as problem+json."""
     app.add_exception_handler(AppError, _app_error)
     app.add_exception_handler(RequestValidationError, _validation_error)
     app.add_exception_handler(StarletteHTTPException, _http_error)
-    app.add_exception_handler(Exception, _unexpected_error)

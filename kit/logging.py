@@ -3,16 +3,13 @@
 import logging
 import sys
 import time
-import uuid
-from contextvars import ContextVar
+from contextvars import ContextVar, Token
 from typing import Any
 
 import orjson
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 REQUEST_ID_HEADER = "x-request-id"
-access_logger = logging.getLogger("plp.access")
 
 
 def current_request_id() -> str | None:
@@ -55,38 +52,11 @@ def configure_logging(app_name: str, level: str = "INFO") -> None:
     root.handlers = [handler]
 
 
-class RequestContextMiddleware:
-    """Gives each request an id (from `X-Request-ID` or new), echoes it, and logs one access line."""
+def bind_request_id(request_id: str | None) -> Token[str | None]:
+    """Make `request_id` the current one; returns the token to restore the previous."""
+    return _request_id.set(request_id)
 
-    def __init__(self, app: ASGIApp) -> None:
-        self.app = app
 
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Handle one ASGI call."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
-        request_id = incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
-        token = _request_id.set(request_id)
-        started = time.perf_counter()
-        status = 500
-
-        async def send_with_id(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, send_with_id)
-        finally:
-            fields = {
-                "method": scope["method"],
-                "path": scope["path"],
-                "status": status,
-                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
-            }
-            access_logger.info("request", extra={"fields": fields})
-            _request_id.reset(token)
+def unbind_request_id(token: Token[str | None]) -> None:
+    """Restore the request id that was current before `bind_request_id`."""
+    _request_id.reset(token)

@@ -1,0 +1,65 @@
+"""Per-request frame: an id for every request, one access log line, and a last-resort 500.
+
+It is the outermost middleware of every app, so even an unexpected error becomes a
+problem+json response that carries the request id (in the body and in `X-Request-ID`).
+"""
+
+import logging
+import time
+import uuid
+
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from kit.errors import problem_response
+from kit.logging import REQUEST_ID_HEADER, bind_request_id, unbind_request_id
+
+access_logger = logging.getLogger("plp.access")
+error_logger = logging.getLogger("plp.errors")
+
+
+def _request_id_from(scope: Scope) -> str:
+    incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode(), b"").decode("latin-1")
+    return incoming if 0 < len(incoming) <= 128 and incoming.isprintable() else uuid.uuid4().hex
+
+
+class RequestContextMiddleware:
+    """Gives each request an id (from `X-Request-ID` or new), echoes it, and logs one access line."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI call."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = _request_id_from(scope)
+        token = bind_request_id(request_id)
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status, response_started = message["status"], True
+                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            error_logger.exception("unhandled error on %s %s", scope["method"], scope["path"])
+            if response_started:
+                raise
+            response = problem_response(500, "Internal server error", "An unexpected error occurred.", "internal_error")
+            await response(scope, receive, send_with_id)
+        finally:
+            fields = {
+                "method": scope["method"],
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+            }
+            access_logger.info("request", extra={"fields": fields})
+            unbind_request_id(token)
