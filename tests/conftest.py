@@ -6,6 +6,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import AsyncExitStack
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import psycopg
@@ -75,9 +76,7 @@ def databases(var_dir: Path) -> Iterator[Databases]:
     dbs = Databases(urls={}, admin_url=PG_ADMIN_URL)
     names = {service: f"plp_test_{os.getpid()}_{service}" for service in SERVICES}
     for service, name in names.items():
-        dbs.urls[service] = (
-            dbs.create(name) if PG_ADMIN_URL else f"sqlite+aiosqlite:///{var_dir / service}.db"
-        )
+        dbs.urls[service] = dbs.create(name) if PG_ADMIN_URL else f"sqlite+aiosqlite:///{var_dir / service}.db"
         upgrade(service, dbs.urls[service])
     yield dbs
     for name in names.values():
@@ -104,7 +103,7 @@ class Apps:
         return httpx.AsyncClient(transport=httpx.ASGITransport(app=getattr(self, name)), base_url=URLS[name])
 
 
-def service_links(var_dir: Path) -> dict[str, object]:
+def service_links(var_dir: Path) -> dict[str, Any]:
     """Settings every app shares in tests: the var dir and where the other apps are."""
     return {
         "var_dir": var_dir,

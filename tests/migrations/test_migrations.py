@@ -1,6 +1,7 @@
 """Each service's migrations and its SQLModel tables agree, and the history runs down and up."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 import sqlalchemy as sa
@@ -22,13 +23,12 @@ def sync_engine(url: str) -> sa.Engine:
 
 
 @pytest.fixture(params=SERVICES)
-def fresh_database(request: pytest.FixtureRequest, databases: Databases) -> tuple[str, str]:
+def fresh_database(request: pytest.FixtureRequest, databases: Databases) -> Iterator[tuple[str, str]]:
     """(service, url) of an empty database for one service."""
     service: str = request.param
     name = f"plp_test_{os.getpid()}_fresh_{service}"
-    url = databases.create(name)
-    request.addfinalizer(lambda: databases.drop(name))
-    return service, url
+    yield service, databases.create(name)
+    databases.drop(name)
 
 
 class TestMigrations:

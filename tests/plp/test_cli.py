@@ -1,6 +1,7 @@
 """The `plp` command line: token, migrate, and the idempotent demo district."""
 
 import os
+from collections.abc import Iterator
 
 import pytest
 from typer.testing import CliRunner
@@ -38,14 +39,14 @@ class TestToken:
 
 
 @pytest.fixture
-def fresh_urls(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+def fresh_urls(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
     """Empty databases for the three services, configured through the environment as an operator would."""
     urls = {}
     for service in SERVICES:
         name = f"plp_test_{os.getpid()}_cli_{service}"
         urls[service] = databases.create(name)
         monkeypatch.setenv(f"PLP_{service.upper()}_DATABASE_URL", urls[service])
-    yield urls  # type: ignore[misc]
+    yield urls
     for service in SERVICES:
         databases.drop(f"plp_test_{os.getpid()}_cli_{service}")
 
