@@ -54,6 +54,6 @@ def create_base_app(
         app.state.engine = engine
         app.state.sessionmaker = make_sessionmaker(engine)
     install_error_handlers(app)
-    app.add_middleware(RequestContextMiddleware)
+    app.add_middleware(RequestContextMiddleware, app_name=title)
     app.include_router(health_router(checks))
     return app

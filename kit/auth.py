@@ -136,8 +136,7 @@ class TokenVerifier:
             )
         if settings.dev_tokens:
             key = ensure_dev_signing_key(settings.signing_key_file)
-            dev_issuer = "plp-dev" if settings.jwt_jwks_url else settings.jwt_issuer
-            issuers.append(TrustedIssuer(dev_issuer, (DEV_ALGORITHM,), public_key=key.public_key()))
+            issuers.append(TrustedIssuer(settings.dev_issuer, (DEV_ALGORITHM,), public_key=key.public_key()))
         return cls(issuers, settings.jwt_audience)
 
     async def verify(self, token: str) -> Principal:
@@ -163,11 +162,18 @@ class TokenVerifier:
         roles = claims.get("roles", [])
         if not isinstance(roles, list):
             raise UnauthorizedError("Invalid token: roles must be a list.")
+        scope = claims.get("scope", "")
+        if isinstance(scope, str):
+            scopes = scope.split()
+        elif isinstance(scope, list) and all(isinstance(s, str) for s in scope):
+            scopes = scope
+        else:
+            raise UnauthorizedError("Invalid token: scope must be a space-separated string or a list of strings.")
         return Principal(
             sub=str(claims["sub"]),
             tenant_id=tenant,
             roles=frozenset(str(r) for r in roles) & ROLES,
-            scopes=frozenset(str(claims.get("scope", "")).split()),
+            scopes=frozenset(scopes),
             token=token,
         )
 

@@ -12,6 +12,7 @@ Request validation errors become 422 with `errors: [{field, message}]`; anything
 logged 500 carrying the request id (rendered by `kit.request_context`, the outermost middleware).
 """
 
+from collections.abc import Mapping
 from typing import Any
 
 import orjson
@@ -21,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
 from kit.logging import current_request_id
+from kit.payloads import UNION_BRANCH_TAGS
 
 PROBLEM_JSON = "application/problem+json"
 
@@ -72,23 +74,35 @@ class UnavailableError(AppError):
     status, code, title = 503, "unavailable", "Service unavailable"
 
 
-def problem_response(status: int, title: str, detail: str, code: str, **extra: Any) -> Response:
-    """Render one RFC 9457 problem document."""
-    body: dict[str, Any] = {
-        "type": f"https://plp.dev/problems/{code}",
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "code": code,
-        "request_id": current_request_id(),
-        **extra,
-    }
-    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=headers)
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    code: str,
+    extra: Mapping[str, Any] | None = None,
+    headers: Mapping[str, str] | None = None,
+) -> Response:
+    """Render one RFC 9457 problem document.
+
+    `extra` adds members (e.g. `field`); it cannot replace the standard ones.
+    """
+    body: dict[str, Any] = dict(extra or {})
+    body.update(
+        type=f"https://plp.dev/problems/{code}",
+        title=title,
+        status=status,
+        detail=detail,
+        code=code,
+        request_id=current_request_id(),
+    )
+    all_headers = dict(headers or {})
+    if status == 401:
+        all_headers.setdefault("WWW-Authenticate", "Bearer")
+    return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
 
 
 def _field_path(loc: tuple[Any, ...]) -> str:
-    parts = [str(p) for p in loc]
+    parts = [str(p) for p in loc if p not in UNION_BRANCH_TAGS]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
@@ -96,20 +110,20 @@ def _field_path(loc: tuple[Any, ...]) -> str:
 
 async def _app_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
-    return problem_response(exc.status, exc.title, exc.detail, exc.code, **exc.extra)
+    return problem_response(exc.status, exc.title, exc.detail, exc.code, exc.extra)
 
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
     errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
     fields = ", ".join(e["field"] for e in errors)
-    return problem_response(422, "Invalid request", f"Invalid fields: {fields}", "validation_error", errors=errors)
+    return problem_response(422, "Invalid request", f"Invalid fields: {fields}", "validation_error", {"errors": errors})
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     title = str(exc.detail) if exc.detail else "HTTP error"
-    return problem_response(exc.status_code, title, title, f"http_{exc.status_code}")
+    return problem_response(exc.status_code, title, title, f"http_{exc.status_code}", headers=exc.headers)
 
 
 def install_error_handlers(app: FastAPI) -> None:

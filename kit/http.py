@@ -1,7 +1,9 @@
 """Outgoing HTTP between apps: one lifespan-owned client per app, timeouts, forwarded identity."""
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -39,6 +41,11 @@ def forwarded_headers(token: str) -> dict[str, str]:
     if request_id:
         headers[REQUEST_ID_HEADER] = request_id
     return headers
+
+
+def segment(value: str) -> str:
+    """`value` escaped for use as one URL path segment (so `../x` or `a?b` stay one id)."""
+    return quote(value, safe="")
 
 
 class ServiceClient:
@@ -86,10 +93,16 @@ _MAPPED_ERRORS: dict[int, type[AppError]] = {
 
 def _json_or_raise(response: httpx.Response, service: str) -> Any:
     if response.is_success:
-        return response.json() if response.content else None
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UnavailableError(f"The {service} service answered with a body that is not JSON.") from exc
     detail = f"The {service} service answered {response.status_code}."
     if response.headers.get("content-type", "").startswith("application/problem+json"):
-        detail = str(response.json().get("detail", detail))
+        with contextlib.suppress(ValueError, AttributeError):
+            detail = str(response.json().get("detail", detail))
     if response.status_code >= 500:
         raise UnavailableError(detail)
     raise _MAPPED_ERRORS.get(response.status_code, BadRequestError)(detail)

@@ -9,10 +9,11 @@ import time
 from collections import OrderedDict
 from typing import Annotated
 
-from fastapi import Depends, Path, Request
+from fastapi import Depends, Request
 
 from kit.auth import CurrentPrincipal, Principal
-from kit.http import ServiceClient
+from kit.http import ServiceClient, segment
+from kit.identifiers import LearnerIdPath
 
 CacheKey = tuple[str, str, frozenset[str], frozenset[str], str]
 
@@ -37,16 +38,17 @@ class LearnerAccess:
         if cached is not None and cached[0] > now:
             self._cache.move_to_end(key)
             return cached[1]
-        body = await self.profile.get(f"/authz/learners/{learner_id}", principal.token)
+        body = await self.profile.get(f"/authz/learners/{segment(learner_id)}", principal.token)
         relation = str(body["relation"])
         self._cache[key] = (now + self.ttl_seconds, relation)
+        self._cache.move_to_end(key)
         if len(self._cache) > self.max_entries:
             self._cache.popitem(last=False)
         return relation
 
 
 async def readable_learner(
-    learner_id: Annotated[str, Path(min_length=1, max_length=255, description="The learner's sourcedId.")],
+    learner_id: LearnerIdPath,
     request: Request,
     principal: CurrentPrincipal,
 ) -> str:

@@ -9,6 +9,7 @@ from typing import Any
 import orjson
 
 _request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
+_app_name: ContextVar[str | None] = ContextVar("app_name", default=None)
 REQUEST_ID_HEADER = "x-request-id"
 
 
@@ -18,7 +19,11 @@ def current_request_id() -> str | None:
 
 
 class JsonFormatter(logging.Formatter):
-    """One JSON object per line: time, level, logger, app, message, request id, extras."""
+    """One JSON object per line: time, level, logger, app, message, request id, extras.
+
+    `app` is the app handling the current request, else the process's app (several apps share
+    one process in tests and embedded setups).
+    """
 
     def __init__(self, app_name: str) -> None:
         super().__init__()
@@ -30,7 +35,7 @@ class JsonFormatter(logging.Formatter):
             "time": time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(record.created)) + f".{int(record.msecs):03d}Z",
             "level": record.levelname.lower(),
             "logger": record.name,
-            "app": self.app_name,
+            "app": _app_name.get() or self.app_name,
             "message": record.getMessage(),
         }
         request_id = current_request_id()
@@ -52,11 +57,16 @@ def configure_logging(app_name: str, level: str = "INFO") -> None:
     root.handlers = [handler]
 
 
-def bind_request_id(request_id: str | None) -> Token[str | None]:
-    """Make `request_id` the current one; returns the token to restore the previous."""
-    return _request_id.set(request_id)
+RequestBinding = tuple[Token[str | None], Token[str | None]]
 
 
-def unbind_request_id(token: Token[str | None]) -> None:
-    """Restore the request id that was current before `bind_request_id`."""
-    _request_id.reset(token)
+def bind_request(request_id: str | None, app_name: str | None = None) -> RequestBinding:
+    """Make `request_id` (handled by `app_name`) the current request; returns what `unbind_request` restores."""
+    return _request_id.set(request_id), _app_name.set(app_name)
+
+
+def unbind_request(binding: RequestBinding) -> None:
+    """Restore the request that was current before `bind_request`."""
+    request_token, app_token = binding
+    _app_name.reset(app_token)
+    _request_id.reset(request_token)

@@ -54,11 +54,18 @@ async def upgrade_on(connection: AsyncConnection, service: str) -> None:
     await connection.run_sync(run)
 
 
+def _same_type(a: sa.types.TypeEngine[Any], b: sa.types.TypeEngine[Any]) -> bool:
+    """Equal types, dialect variants included (`repr` alone leaves the variants out)."""
+    variants_a = {name: repr(t) for name, t in a._variant_mapping.items()}
+    variants_b = {name: repr(t) for name, t in b._variant_mapping.items()}
+    return type(a) is type(b) and repr(a) == repr(b) and variants_a == variants_b
+
+
 def _render_item(type_: str, obj: Any, _autogen_context: AutogenContext) -> str | Literal[False]:
     """Render the kit's shared column types by name in generated migrations."""
     if type_ == "type":
         for name, shared in (("JSON_TYPE", JSON_TYPE), ("BIGINT_ID", BIGINT_ID)):
-            if type(obj) is type(shared) and repr(obj) == repr(shared):
+            if _same_type(obj, shared):
                 return f"kit.db.{name}"
         if type(obj).__name__ == "UtcDateTime":
             return "kit.db.UtcDateTime()"

@@ -37,7 +37,7 @@ def link_header(request: Request, page: OffsetPage, total: int) -> str:
     last_offset = max(0, (total - 1) // page.limit * page.limit) if total else 0
     targets = {"first": 0, "last": last_offset}
     if page.offset > 0:
-        targets["prev"] = max(0, page.offset - page.limit)
+        targets["prev"] = min(max(0, page.offset - page.limit), last_offset)  # past the end: the last page
     if page.offset + page.limit < total:
         targets["next"] = page.offset + page.limit
     links = []

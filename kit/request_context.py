@@ -11,7 +11,7 @@ import uuid
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from kit.errors import problem_response
-from kit.logging import REQUEST_ID_HEADER, bind_request_id, unbind_request_id
+from kit.logging import REQUEST_ID_HEADER, bind_request, unbind_request
 
 access_logger = logging.getLogger("plp.access")
 error_logger = logging.getLogger("plp.errors")
@@ -25,8 +25,9 @@ def _request_id_from(scope: Scope) -> str:
 class RequestContextMiddleware:
     """Gives each request an id (from `X-Request-ID` or new), echoes it, and logs one access line."""
 
-    def __init__(self, app: ASGIApp) -> None:
+    def __init__(self, app: ASGIApp, app_name: str | None = None) -> None:
         self.app = app
+        self.app_name = app_name
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI call."""
@@ -34,7 +35,7 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id_from(scope)
-        token = bind_request_id(request_id)
+        binding = bind_request(request_id, self.app_name)
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -62,4 +63,4 @@ class RequestContextMiddleware:
                 "duration_ms": round((time.perf_counter() - started) * 1000, 2),
             }
             access_logger.info("request", extra={"fields": fields})
-            unbind_request_id(token)
+            unbind_request(binding)

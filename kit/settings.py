@@ -3,6 +3,7 @@
 from pathlib import Path
 from typing import Any, ClassVar
 
+from pydantic import model_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -20,6 +21,9 @@ class _SharedEnvSource(EnvSettingsSource):
         if field_name not in getattr(owner, "shared_fields", frozenset()):
             return None, field_name, False
         return super().get_field_value(field, field_name)
+
+
+DEV_ISSUER = "plp-dev"
 
 
 class AppSettings(BaseSettings):
@@ -48,7 +52,7 @@ class AppSettings(BaseSettings):
 
     var_dir: Path = Path("var")
     log_level: str = "INFO"
-    jwt_issuer: str = "plp-dev"
+    jwt_issuer: str = DEV_ISSUER
     jwt_audience: str = "plp"
     jwt_algorithms: list[str] = ["EdDSA"]
     jwt_jwks_url: str | None = None
@@ -57,6 +61,17 @@ class AppSettings(BaseSettings):
     pathway_url: str = "http://127.0.0.1:8002"
     progress_url: str = "http://127.0.0.1:8003"
     http_timeout_seconds: float = 5.0
+
+    @model_validator(mode="after")
+    def _jwks_issuer_is_named(self) -> "AppSettings":
+        if self.jwt_jwks_url and self.jwt_issuer == DEV_ISSUER:
+            raise ValueError(f"PLP_JWT_ISSUER must name the identity provider's issuer, not {DEV_ISSUER!r}")
+        return self
+
+    @property
+    def dev_issuer(self) -> str:
+        """The issuer of development tokens: `jwt_issuer`, or `plp-dev` beside a JWKS issuer."""
+        return DEV_ISSUER if self.jwt_jwks_url else self.jwt_issuer
 
     @classmethod
     def settings_customise_sources(

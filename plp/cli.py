@@ -63,7 +63,7 @@ def token(
     typer.echo(
         issue_token(
             key,
-            issuer=settings.jwt_issuer if not settings.jwt_jwks_url else "plp-dev",
+            issuer=settings.dev_issuer,
             audience=settings.jwt_audience,
             tenant_id=tenant,
             sub=sub,

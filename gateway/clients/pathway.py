@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from kit.http import ServiceClient
+from kit.http import ServiceClient, segment
 
 
 class PathwayClient(ServiceClient):
@@ -11,6 +11,6 @@ class PathwayClient(ServiceClient):
     async def next_steps(self, token: str, learner_id: str, limit: int) -> list[dict[str, Any]]:
         """The learner's next steps."""
         body: list[dict[str, Any]] = await self.get(
-            f"/learners/{learner_id}/next-steps", token, params={"limit": str(limit)}
+            f"/learners/{segment(learner_id)}/next-steps", token, params={"limit": str(limit)}
         )
         return body

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from kit.http import ServiceClient
+from kit.http import ServiceClient, segment
 
 
 class ProfileClient(ServiceClient):
@@ -10,5 +10,5 @@ class ProfileClient(ServiceClient):
 
     async def get_learner(self, token: str, learner_id: str) -> dict[str, Any]:
         """One learner the caller may read."""
-        body: dict[str, Any] = await self.get(f"/learners/{learner_id}", token)
+        body: dict[str, Any] = await self.get(f"/learners/{segment(learner_id)}", token)
         return body

@@ -2,7 +2,7 @@
 
 from typing import Any
 
-from kit.http import ServiceClient
+from kit.http import ServiceClient, segment
 
 
 class ProgressClient(ServiceClient):
@@ -10,5 +10,5 @@ class ProgressClient(ServiceClient):
 
     async def mastery(self, token: str, learner_id: str) -> list[dict[str, Any]]:
         """Every mastery estimate of the learner."""
-        body: list[dict[str, Any]] = await self.get(f"/learners/{learner_id}/mastery", token)
+        body: list[dict[str, Any]] = await self.get(f"/learners/{segment(learner_id)}/mastery", token)
         return body

@@ -27,12 +27,14 @@ class Learner:
     family_name: str
     grades: list[str]
 
-    @strawberry.field(description="What the learner is ready to work on next.")
+    @strawberry.field(
+        description="What the learner is ready to work on next; null, with an error, when it cannot be computed."
+    )
     async def next_steps(
         self,
         info: Info[Context, None],
         first: Annotated[int, strawberry.argument(description="At most this many steps (1-50).")] = 5,
-    ) -> list[NextStep]:
+    ) -> list[NextStep] | None:
         context = info.context
         steps = await context.pathway.next_steps(context.principal.token, str(self.id), max(1, min(first, 50)))
         return [

@@ -68,6 +68,11 @@ def sees_whole_tenant(principal: Principal) -> bool:
     return principal.has_role("admin") or (principal.has_role("partner") and principal.has_scope(*ROSTER_READ_SCOPES))
 
 
+def writes_roster(principal: Principal) -> bool:
+    """Admins, and partners holding the roster write scope, may change their tenant's roster."""
+    return principal.has_role("admin") or (principal.has_role("partner") and principal.has_scope(ROSTER_WRITE_SCOPE))
+
+
 def visible_learners(principal: Principal, today: date) -> SelectOfScalar[RosterUser]:
     """The learners of the principal's tenant that the principal may read."""
     query = select(RosterUser).where(

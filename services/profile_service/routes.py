@@ -1,17 +1,15 @@
 """HTTP routes of the profile service: thin wrappers over `service`."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Request, Response, status
+from fastapi import APIRouter, Request, Response, status
 
 from kit.auth import CurrentPrincipal
 from kit.db import SessionDep
+from kit.identifiers import LearnerIdPath
 from kit.pagination import OffsetPageDep, set_page_headers
 from services.profile_service import service
-from services.profile_service.schemas import SOURCED_ID, LearnerCreate, LearnerPublic, LearnerRelation
+from services.profile_service.schemas import LearnerCreate, LearnerPublic, LearnerRelation
 
 router = APIRouter()
-LearnerId = Annotated[str, Path(pattern=SOURCED_ID, description="The learner's sourcedId.")]
 
 
 @router.post("/learners", status_code=status.HTTP_201_CREATED, tags=["learners"])
@@ -32,14 +30,16 @@ async def list_learners(
 
 
 @router.get("/learners/{learner_id}", tags=["learners"])
-async def get_learner(learner_id: LearnerId, session: SessionDep, principal: CurrentPrincipal) -> LearnerPublic:
+async def get_learner(learner_id: LearnerIdPath, session: SessionDep, principal: CurrentPrincipal) -> LearnerPublic:
     """One learner, if the caller may read it (404 otherwise)."""
     learner = await service.get_learner(session, principal, learner_id)
     return LearnerPublic.model_validate(learner, from_attributes=True)
 
 
 @router.get("/authz/learners/{learner_id}", tags=["authorization"])
-async def learner_relation(learner_id: LearnerId, session: SessionDep, principal: CurrentPrincipal) -> LearnerRelation:
+async def learner_relation(
+    learner_id: LearnerIdPath, session: SessionDep, principal: CurrentPrincipal
+) -> LearnerRelation:
     """For the other services: may the caller read this learner, and as what (404 if not)."""
     relation = await service.relation_to_learner(session, principal, learner_id)
     return LearnerRelation(learner_sourced_id=learner_id, relation=relation)

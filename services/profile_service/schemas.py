@@ -5,7 +5,7 @@ from datetime import datetime
 from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-SOURCED_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,254}$"
+from kit.identifiers import SOURCED_ID
 
 
 class CamelModel(BaseModel):

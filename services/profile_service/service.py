@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -23,8 +24,8 @@ def today() -> datetime:
 
 async def create_learner(session: AsyncSession, principal: Principal, data: LearnerCreate) -> RosterUser:
     """Add a learner to the caller's tenant (admins, and partners with the roster write scope)."""
-    if not (principal.has_role("admin") or principal.has_scope(access.ROSTER_WRITE_SCOPE)):
-        raise ForbiddenError("Adding learners needs the admin role or the roster write scope.")
+    if not access.writes_roster(principal):
+        raise ForbiddenError("Adding learners needs the admin role, or the partner role with the roster write scope.")
     key = (principal.tenant_id, data.sourced_id)
     if await session.get(RosterUser, key) is not None:
         raise ConflictError(f"A user with sourcedId {data.sourced_id!r} exists already.", field="sourcedId")
@@ -35,8 +36,11 @@ async def create_learner(session: AsyncSession, principal: Principal, data: Lear
         raise NotFoundError(f"No org {data.primary_org_sourced_id!r}.", field="primaryOrgSourcedId")
     learner = RosterUser(tenant_id=principal.tenant_id, role=access.STUDENT_ROLE, **data.model_dump())
     session.add(learner)
+    try:
+        await session.flush()
+    except IntegrityError as exc:  # a concurrent request added the same sourcedId first
+        raise ConflictError(f"A user with sourcedId {data.sourced_id!r} exists already.", field="sourcedId") from exc
     await add_events(session, outbox, [events.user_upserted(learner)])
-    await session.flush()
     return learner
 
 

@@ -7,6 +7,7 @@ from fastapi import APIRouter, Body
 from kit.auth import CurrentPrincipal
 from kit.db import SessionDep
 from kit.learner_access import ReadableLearnerId
+from kit.payloads import OneOrMany, as_list
 from services.progress_service import service
 from services.progress_service.schemas import MasteryPublic, StatementIn
 
@@ -15,13 +16,12 @@ router = APIRouter()
 
 @router.post("/statements", tags=["statements"])
 async def record_statements(
-    body: Annotated[StatementIn | list[StatementIn], Body(description="One xAPI statement or a list of them.")],
+    body: Annotated[OneOrMany[StatementIn], Body(description="One xAPI statement or a list of them.")],
     session: SessionDep,
     principal: CurrentPrincipal,
 ) -> list[str]:
     """Store statements (all or none) and update mastery; returns the statement ids in order."""
-    statements = body if isinstance(body, list) else [body]
-    return await service.record_statements(session, principal, statements)
+    return await service.record_statements(session, principal, as_list(body))
 
 
 @router.get("/learners/{learner_id}/mastery", tags=["mastery"])

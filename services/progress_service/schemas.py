@@ -4,14 +4,22 @@ The statement model here accepts the core of an xAPI statement (actor, verb, obj
 context, timestamp); the full xAPI validation replaces it as the LRS grows.
 """
 
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AnyUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, AnyUrl, BaseModel, ConfigDict, Field, model_validator
 from pydantic.alias_generators import to_camel
 
 COMPETENCY_EXTENSION = "https://plp.dev/xapi/extensions/competency"
+
+
+def _as_utc(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+UtcTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
+"""An ISO 8601 timestamp, normalised to UTC; one without a time zone is read as UTC."""
 
 
 class XapiModel(BaseModel):
@@ -84,7 +92,7 @@ class StatementIn(XapiModel):
     verb: Verb
     object: Activity
     result: Result | None = None
-    timestamp: datetime | None = None
+    timestamp: UtcTimestamp | None = None
 
     def competency_ids(self) -> list[str]:
         """The competencies this statement is evidence for (from the activity's extensions)."""

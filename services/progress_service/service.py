@@ -3,10 +3,12 @@
 import uuid
 from datetime import UTC, datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.auth import Principal
+from kit.db import insert_if_absent
 from kit.errors import BadRequestError, ConflictError
 from kit.outbox import Event, add_events
 from services.progress_service import bkt
@@ -36,12 +38,21 @@ async def record_statements(session: AsyncSession, principal: Principal, stateme
     clashes = sorted(existing)
     if clashes:
         raise ConflictError(f"Statements exist already: {', '.join(clashes)}.", field="id")
+    try:
+        await _store(session, principal.tenant_id, dict(zip(ids, statements, strict=True)))
+    except IntegrityError as exc:  # a concurrent request stored one of these ids first
+        raise ConflictError("Statements with these ids were stored meanwhile.", field="id") from exc
+    return ids
+
+
+async def _store(session: AsyncSession, tenant_id: str, statements: dict[str, StatementIn]) -> None:
+    """Add the statements (keyed by id), their mastery updates and their events to the session."""
     stored = datetime.now(UTC)
     events: list[Event] = []
-    for statement_id, statement in zip(ids, statements, strict=True):
+    for statement_id, statement in statements.items():
         body = statement.model_dump(mode="json", by_alias=True, exclude_none=True) | {"id": statement_id}
         row = Statement(
-            tenant_id=principal.tenant_id,
+            tenant_id=tenant_id,
             id=statement_id,
             learner_id=learner_of(statement),
             verb_id=str(statement.verb.id),
@@ -53,13 +64,10 @@ async def record_statements(session: AsyncSession, principal: Principal, stateme
             body=body,
         )
         session.add(row)
-        events.append(
-            Event("progress.statement.recorded", principal.tenant_id, row.learner_id or "", {"statementId": row.id})
-        )
-        events.extend(await _update_mastery(session, principal.tenant_id, statement, row.timestamp))
+        events.append(Event("progress.statement.recorded", tenant_id, row.learner_id or "", {"statementId": row.id}))
+        events.extend(await _update_mastery(session, tenant_id, statement, row.timestamp))
     await add_events(session, outbox, events)
     await session.flush()
-    return ids
 
 
 async def _update_mastery(session: AsyncSession, tenant_id: str, statement: StatementIn, at: datetime) -> list[Event]:
@@ -69,17 +77,7 @@ async def _update_mastery(session: AsyncSession, tenant_id: str, statement: Stat
         return []
     events = []
     for competency_id in statement.competency_ids():
-        mastery = await session.get(Mastery, (tenant_id, learner_id, competency_id))
-        if mastery is None:
-            mastery = Mastery(
-                tenant_id=tenant_id,
-                learner_id=learner_id,
-                competency_id=competency_id,
-                estimate=DEFAULT_PARAMS.prior,
-                status="not_started",
-                last_evidence_at=at,
-            )
-            session.add(mastery)
+        mastery = await _locked_mastery(session, tenant_id, learner_id, competency_id, at)
         old = mastery.estimate
         mastery.estimate = bkt.update(old, correct, DEFAULT_PARAMS)
         mastery.evidence_count += 1
@@ -94,6 +92,21 @@ async def _update_mastery(session: AsyncSession, tenant_id: str, statement: Stat
             )
         )
     return events
+
+
+async def _locked_mastery(
+    session: AsyncSession, tenant_id: str, learner_id: str, competency_id: str, at: datetime
+) -> Mastery:
+    """The learner's estimate for the competency, created at the prior if new, locked until commit.
+
+    Concurrent statements about one learner and competency then update it one after the other
+    (PostgreSQL row lock; SQLite has one writer at a time) instead of losing an update.
+    """
+    key = {"tenant_id": tenant_id, "learner_id": learner_id, "competency_id": competency_id}
+    prior = {"estimate": DEFAULT_PARAMS.prior, "evidence_count": 0, "status": "not_started", "last_evidence_at": at}
+    await insert_if_absent(session, Mastery, key | prior)
+    query = select(Mastery).filter_by(**key).with_for_update().execution_options(populate_existing=True)
+    return (await session.exec(query)).one()
 
 
 async def list_mastery(session: AsyncSession, tenant_id: str, learner_id: str) -> list[Mastery]:

@@ -1,6 +1,6 @@
 """The pathway service's client of the progress service."""
 
-from kit.http import ServiceClient
+from kit.http import ServiceClient, segment
 
 
 class ProgressClient(ServiceClient):
@@ -8,5 +8,5 @@ class ProgressClient(ServiceClient):
 
     async def mastered_competencies(self, token: str, learner_id: str) -> set[str]:
         """Ids of the competencies the learner has mastered."""
-        rows = await self.get(f"/learners/{learner_id}/mastery", token)
+        rows = await self.get(f"/learners/{segment(learner_id)}/mastery", token)
         return {row["competencyId"] for row in rows if row["status"] == "mastered"}
