@@ -46,6 +46,10 @@ class LearnerAccess:
             self._cache.popitem(last=False)
         return relation
 
+    def forget(self) -> None:
+        """Drop every cached answer (the roster changed wholesale)."""
+        self._cache.clear()
+
 
 async def readable_learner(
     learner_id: LearnerIdPath,

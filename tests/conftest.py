@@ -12,11 +12,14 @@ import httpx
 import psycopg
 import pytest
 import sqlalchemy as sa
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
 
 from gateway.app import create_app as create_gateway
 from gateway.settings import GatewaySettings
+from kit.auth import issue_token
+from kit.learner_access import LearnerAccess
 from kit.migrate import upgrade
 from kit.settings import ServiceSettings
 from services.pathway_service.app import create_app as create_pathway
@@ -89,6 +92,22 @@ def tokens(var_dir: Path) -> TokenFactory:
     return TokenFactory(var_dir)
 
 
+@pytest.fixture(params=["no_token", "garbage_token", "expired_token", "foreign_signature"])
+def unauthenticated(request: pytest.FixtureRequest, tokens: TokenFactory) -> dict[str, str]:
+    """Headers of a caller the apps must not recognise (an admin's claims, where there are claims)."""
+    kind: str = request.param
+    if kind == "no_token":
+        return {}
+    if kind == "garbage_token":
+        return {"Authorization": "Bearer not-a-jwt"}
+    if kind == "expired_token":
+        return {"Authorization": f"Bearer {tokens.token('admin', 'admin', ttl_seconds=-120)}"}
+    forged = issue_token(
+        Ed25519PrivateKey.generate(), issuer="plp-dev", audience="plp", tenant_id="t1", sub="admin", roles=("admin",)
+    )
+    return {"Authorization": f"Bearer {forged}"}
+
+
 @dataclass
 class Apps:
     """The four real apps, wired to each other over in-process ASGI transports."""
@@ -131,12 +150,15 @@ async def apps(databases: Databases, var_dir: Path) -> AsyncIterator[Apps]:
 
 
 @pytest.fixture(autouse=True)
-async def _clean_tables(request: pytest.FixtureRequest) -> AsyncIterator[None]:
-    """Empty every service table after each test that used the apps."""
+async def _reset_apps(request: pytest.FixtureRequest) -> AsyncIterator[None]:
+    """After each test that used the apps: empty every service table and forget cached access answers."""
     yield
     if "apps" not in request.fixturenames:
         return
     apps: Apps = request.getfixturevalue("apps")
+    for app in (apps.progress, apps.pathway):
+        access: LearnerAccess = app.state.learner_access
+        access.forget()
     for service in SERVICES:
         engine = getattr(apps, service).state.engine
         tables = list(reversed(METADATA[service].sorted_tables))

@@ -124,6 +124,13 @@ class TestLearnerAccessRelation:
         await access.relation(teacher, "l-a1")
         assert rig.transport.requests == 2
 
+    async def test_forgotten_answers_are_asked_again(self, rig: Rig) -> None:
+        access, teacher = rig.access(ttl_seconds=30), await rig.principal("t-a", "teacher")
+        await access.relation(teacher, "l-a1")
+        access.forget()
+        assert await access.relation(teacher, "l-a1") == "teacher"
+        assert rig.transport.requests == 2
+
     async def test_a_refusal_is_not_cached(self, rig: Rig, clock: FakeClock) -> None:
         access, stranger = rig.access(), await rig.principal("t-b", "teacher")
         for _ in range(2):
