@@ -48,13 +48,19 @@ class JsonFormatter(logging.Formatter):
 
 
 def configure_logging(app_name: str, level: str = "INFO") -> None:
-    """Send the `plp` loggers to stderr as JSON lines (idempotent)."""
-    root = logging.getLogger("plp")
-    root.setLevel(level.upper())
-    root.propagate = False
+    """Send the `plp` and the server's (`uvicorn`) loggers to stderr as JSON lines (idempotent).
+
+    uvicorn's own access lines are dropped: `plp.access` writes one per request, with its id.
+    """
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter(app_name))
-    root.handlers = [handler]
+    for logger in (logging.getLogger("plp"), logging.getLogger("uvicorn")):
+        logger.setLevel(level.upper())
+        logger.propagate = False
+        logger.handlers = [handler]
+    server_access = logging.getLogger("uvicorn.access")
+    server_access.propagate = False
+    server_access.handlers = [logging.NullHandler()]
 
 
 RequestBinding = tuple[Token[str | None], Token[str | None]]

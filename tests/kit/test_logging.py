@@ -12,11 +12,12 @@ from kit.logging import JsonFormatter, bind_request, configure_logging, current_
 
 @pytest.fixture
 def plp_logger() -> Iterator[logging.Logger]:
-    """The `plp` logger, restored to its state after the test."""
-    logger = logging.getLogger("plp")
-    saved = (logger.level, logger.propagate, list(logger.handlers))
-    yield logger
-    logger.level, logger.propagate, logger.handlers = saved[0], saved[1], saved[2]
+    """The `plp` logger; it and the server's loggers are restored to their state after the test."""
+    loggers = [logging.getLogger(name) for name in ("plp", "uvicorn", "uvicorn.access")]
+    saved = [(logger.level, logger.propagate, list(logger.handlers)) for logger in loggers]
+    yield loggers[0]
+    for logger, (level, propagate, handlers) in zip(loggers, saved, strict=True):
+        logger.level, logger.propagate, logger.handlers = level, propagate, handlers
 
 
 def record(message: str = "hello %s", *args: object, **fields: object) -> logging.LogRecord:
@@ -106,3 +107,17 @@ class TestConfigureLogging:
         assert len(lines) == 1
         entry = json.loads(lines[0])
         assert (entry["app"], entry["message"], entry["port"]) == ("plp-cap", "ready", 8001)
+
+    def test_the_servers_lines_are_json_and_its_access_lines_are_dropped(
+        self, plp_logger: logging.Logger, capsys: pytest.CaptureFixture[str]
+    ) -> None:
+        configure_logging("plp-srv", "INFO")
+        logging.getLogger("uvicorn.error").info("Started server process [%d]", 42)
+        logging.getLogger("uvicorn.access").info("GET / 200")
+        (line,) = capsys.readouterr().err.splitlines()
+        entry = json.loads(line)
+        assert (entry["app"], entry["logger"], entry["message"]) == (
+            "plp-srv",
+            "uvicorn.error",
+            "Started server process [42]",
+        )
