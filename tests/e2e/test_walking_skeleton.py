@@ -4,23 +4,10 @@ import httpx
 
 from tests.conftest import Apps
 from tests.factories import make_roster
+from tests.statements import master
 from tests.tokens import TokenFactory
 
 QUERY = "query($id: ID!) { learner(id: $id) { givenName nextSteps { competency { id } reason } } }"
-WRITE = ("statements/write",)
-
-
-def statement(learner: str, competency: str, success: bool) -> dict[str, object]:
-    """A practice answer by `learner` evidencing `competency`."""
-    return {
-        "actor": {"account": {"homePage": "https://lms.example", "name": learner}},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-        "object": {
-            "id": f"https://lms.example/items/{competency}",
-            "definition": {"extensions": {"https://plp.dev/xapi/extensions/competency": competency}},
-        },
-        "result": {"success": success},
-    }
 
 
 async def next_steps(gateway: httpx.AsyncClient, headers: dict[str, str], learner: str) -> dict[str, object]:
@@ -40,10 +27,7 @@ class TestWalkingSkeleton:
         before = await next_steps(gateway, teacher, "l-a1")
         first_step = {"competency": {"id": "3.NF.A.1"}, "reason": "ready_to_learn"}
         assert before == {"data": {"learner": {"givenName": "L-A1", "nextSteps": [first_step]}}}
-        lms = tokens.headers("lms", "partner", scopes=WRITE)
-        answers = [statement("l-a1", "3.NF.A.1", True) for _ in range(3)]
-        recorded = await progress.post("/statements", json=answers, headers=lms)
-        assert recorded.status_code == 200, recorded.text
+        await master(progress, tokens, "l-a1", "3.NF.A.1")
 
         after = await next_steps(gateway, teacher, "l-a1")
         learner = after["data"]["learner"]  # type: ignore[index]
@@ -62,9 +46,7 @@ class TestWalkingSkeleton:
         self, apps: Apps, gateway: httpx.AsyncClient, progress: httpx.AsyncClient, tokens: TokenFactory
     ) -> None:
         await make_roster(apps.profile, "t1", "t2")
-        lms = tokens.headers("lms", "partner", scopes=WRITE)
-        answers = [statement("l-a1", "3.NF.A.1", True) for _ in range(3)]
-        assert (await progress.post("/statements", json=answers, headers=lms)).status_code == 200
+        await master(progress, tokens, "l-a1", "3.NF.A.1")
 
         other_admin = tokens.headers("admin", "admin", tenant="t2")
         body = await next_steps(gateway, other_admin, "l-a1")

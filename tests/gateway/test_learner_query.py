@@ -18,6 +18,7 @@ from services.pathway_service.settings import PathwaySettings
 from services.profile_service.models import RosterUser
 from tests.conftest import URLS, Apps, Databases, service_links
 from tests.factories import make_roster
+from tests.statements import master
 from tests.tokens import TokenFactory
 
 LEARNER = """
@@ -29,7 +30,6 @@ query($id: ID!) {
 }
 """
 NAME_AND_STEPS = "query($id: ID!) { learner(id: $id) { givenName nextSteps { competency { id } } } }"
-WRITE = ("statements/write",)
 FIRST_STEP = {
     "competency": {
         "id": "3.NF.A.1",
@@ -112,17 +112,7 @@ class TestLearnerQuery:
         self, apps: Apps, gateway: httpx.AsyncClient, progress: httpx.AsyncClient, tokens: TokenFactory
     ) -> None:
         await make_roster(apps.profile, "t1")
-        answer = {
-            "actor": {"account": {"homePage": "https://lms.example", "name": "l-a1"}},
-            "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-            "object": {
-                "id": "https://lms.example/items/3.NF.A.1",
-                "definition": {"extensions": {"https://plp.dev/xapi/extensions/competency": "3.NF.A.1"}},
-            },
-            "result": {"success": True},
-        }
-        lms = tokens.headers("lms", "partner", scopes=WRITE)
-        assert (await progress.post("/statements", json=[answer] * 3, headers=lms)).status_code == 200
+        await master(progress, tokens, "l-a1", "3.NF.A.1")
 
         _, body = await ask(gateway, NAME_AND_STEPS, tokens.headers("t-a", "teacher"), id="l-a1")
 

@@ -4,51 +4,20 @@ Roster (per tenant, from `tests.factories`): teacher `t-a` teaches `l-a1`, `l-a2
 teacher `t-b` teaches `l-b1` (school `s2`); guardian `g-a1` of `l-a1`; admin `admin`.
 """
 
-from typing import Any
-
 import httpx
 import pytest
 
 from tests.conftest import Apps
 from tests.factories import make_roster
+from tests.problems import problem
+from tests.statements import WRITE, master, statement
 from tests.tokens import TokenFactory
-
-WRITE = ("statements/write",)
-PROBLEM_JSON = "application/problem+json"
-
-
-def answer(learner: str, competency: str) -> dict[str, Any]:
-    """A correct practice answer by `learner` evidencing `competency`."""
-    return {
-        "actor": {"account": {"homePage": "https://lms.example", "name": learner}},
-        "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-        "object": {
-            "id": f"https://lms.example/items/{competency}",
-            "definition": {"extensions": {"https://plp.dev/xapi/extensions/competency": competency}},
-        },
-        "result": {"success": True},
-    }
-
-
-async def master(progress: httpx.AsyncClient, tokens: TokenFactory, learner: str, *competencies: str) -> None:
-    """Record three correct answers per competency through the progress service (enough for mastery)."""
-    batch = [answer(learner, c) for c in competencies for _ in range(3)]
-    response = await progress.post("/statements", json=batch, headers=tokens.headers("lms", "partner", scopes=WRITE))
-    assert response.status_code == 200, response.text
 
 
 def competency_ids(response: httpx.Response) -> list[str]:
     """The competency ids of a 200 list of next steps."""
     assert response.status_code == 200, response.text
     return [step["competency"]["id"] for step in response.json()]
-
-
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The problem+json body of `response`, after checking its status and media type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    return body
 
 
 class TestNextSteps:
@@ -82,7 +51,7 @@ class TestNextSteps:
     ) -> None:
         await make_roster(apps.profile, "t1")
         lms = tokens.headers("lms", "partner", scopes=WRITE)
-        recorded = await progress.post("/statements", json=[answer("l-a1", "3.NF.A.1")] * 2, headers=lms)
+        recorded = await progress.post("/statements", json=[statement("l-a1", "3.NF.A.1")] * 2, headers=lms)
         assert recorded.status_code == 200, recorded.text
 
         response = await pathway.get("/learners/l-a1/next-steps", headers=tokens.headers("t-a", "teacher"))

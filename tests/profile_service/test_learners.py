@@ -18,11 +18,11 @@ from services.profile_service.db import outbox
 from services.profile_service.models import Enrollment, RosterUser
 from tests.conftest import Apps
 from tests.factories import make_roster
+from tests.problems import invalid_fields, problem
 from tests.tokens import TokenFactory
 
 ROSTER_WRITE = "https://plp.dev/scope/roster.write"
 ROSTER_READ = "https://purl.imsglobal.org/spec/or/v1p2/scope/roster.readonly"
-PROBLEM_JSON = "application/problem+json"
 LONG_AGO = date(2000, 1, 1)
 FAR_AHEAD = date(2999, 1, 1)
 
@@ -30,20 +30,6 @@ FAR_AHEAD = date(2999, 1, 1)
 def new_learner(sourced_id: str = "l-new", **fields: Any) -> dict[str, Any]:
     """A valid `POST /learners` body, with `fields` added or replaced."""
     return {"sourcedId": sourced_id, "givenName": "Nora", "familyName": "New", **fields}
-
-
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The problem+json body of `response`, after checking its status and media type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    return body
-
-
-def invalid_fields(response: httpx.Response) -> list[str]:
-    """The fields a 422 problem names."""
-    return [error["field"] for error in problem(response, 422)["errors"]]
 
 
 def sourced_ids(response: httpx.Response) -> list[str]:

@@ -18,42 +18,9 @@ from services.progress_service.db import outbox
 from services.progress_service.models import Mastery, Statement
 from tests.conftest import Apps
 from tests.factories import make_roster
+from tests.problems import invalid_fields, problem
+from tests.statements import ANSWERED, WRITE, statement
 from tests.tokens import TokenFactory
-
-WRITE = ("statements/write",)
-COMPETENCY = "https://plp.dev/xapi/extensions/competency"
-ANSWERED = "http://adlnet.gov/expapi/verbs/answered"
-PROBLEM_JSON = "application/problem+json"
-
-
-def statement(
-    learner: str = "l-a1", competency: str | list[str] | None = "3.NF.A.1", success: bool | None = True, **fields: Any
-) -> dict[str, Any]:
-    """A practice answer by `learner` evidencing `competency`, with `fields` added or replaced."""
-    activity: dict[str, Any] = {"id": f"https://lms.example/items/{competency or 'none'}"}
-    if competency is not None:
-        activity["definition"] = {"extensions": {COMPETENCY: competency}}
-    body: dict[str, Any] = {
-        "actor": {"account": {"homePage": "https://lms.example", "name": learner}},
-        "verb": {"id": ANSWERED},
-        "object": activity,
-    }
-    if success is not None:
-        body["result"] = {"success": success}
-    return body | fields
-
-
-def problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The problem+json body of `response`, after checking its status and media type."""
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def invalid_fields(response: httpx.Response) -> list[str]:
-    """The fields a 422 problem names."""
-    return [error["field"] for error in problem(response, 422)["errors"]]
 
 
 def recorded_ids(response: httpx.Response) -> list[str]:
