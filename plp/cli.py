@@ -24,7 +24,11 @@ def migrate() -> None:
 @seed_app.command("demo")
 def seed_demo() -> None:
     """Load the demo district (tenant `demo`); running it again adds nothing."""
-    counts = operations.seed_demo()
+    try:
+        counts = operations.seed_demo()
+    except operations.NotMigratedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
     typer.echo(json.dumps({"tenant": "demo", "added": counts}))
 
 

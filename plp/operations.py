@@ -2,8 +2,10 @@
 
 import asyncio
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from kit.db import create_engine, make_sessionmaker
-from kit.migrate import upgrade
+from kit.migrate import current_revision, head_revision, upgrade
 from kit.settings import ServiceSettings
 from services.pathway_service.settings import PathwaySettings
 from services.profile_service import demo as profile_demo
@@ -27,11 +29,26 @@ def migrate_all() -> dict[str, str]:
     return done
 
 
+class NotMigratedError(Exception):
+    """A service's database is not at the newest migration."""
+
+
+async def _check_at_head(engine: AsyncEngine, service: str) -> None:
+    async with engine.connect() as connection:
+        current = await connection.run_sync(current_revision)
+    if current != head_revision(service):
+        raise NotMigratedError(
+            f"The {service} database is at {current or 'no revision'}, not at head: run `plp migrate` first."
+        )
+
+
 async def _seed_demo() -> dict[str, int]:
     counts: dict[str, int] = {}
     profile_engine = create_engine(ProfileSettings().resolved_database_url)
     progress_engine = create_engine(ProgressSettings().resolved_database_url)
     try:
+        await _check_at_head(profile_engine, "profile")
+        await _check_at_head(progress_engine, "progress")
         async with make_sessionmaker(profile_engine)() as session, session.begin():
             counts.update(await profile_demo.seed_demo(session))
         async with make_sessionmaker(progress_engine)() as session, session.begin():
@@ -43,5 +60,8 @@ async def _seed_demo() -> dict[str, int]:
 
 
 def seed_demo() -> dict[str, int]:
-    """Load the demo district (tenant `demo`) where it is missing; returns rows added per table."""
+    """Load the demo district (tenant `demo`) where it is missing; returns rows added per table.
+
+    Raises `NotMigratedError`, writing nothing, when a database is not at head.
+    """
     return asyncio.run(_seed_demo())

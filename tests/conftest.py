@@ -54,7 +54,10 @@ class Databases:
     def create(self, name: str) -> str:
         """A further empty database (PostgreSQL) or file (SQLite), for tests that need a fresh one."""
         if self.admin_url is None:
-            return f"sqlite+aiosqlite:///{Path(make_url(self.urls['profile']).database or '').parent / name}.db"
+            path = Path(make_url(self.urls["profile"]).database or "").parent / f"{name}.db"
+            for leftover in (path, path.with_name(f"{path.name}-wal"), path.with_name(f"{path.name}-shm")):
+                leftover.unlink(missing_ok=True)
+            return f"sqlite+aiosqlite:///{path}"
         with psycopg.connect(libpq_url(self.admin_url), autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')

@@ -52,6 +52,16 @@ def fresh_urls(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> Iterato
 
 
 class TestMigrateAndSeed:
+    def test_seed_before_migrate_says_what_to_do_and_writes_nothing(self, fresh_urls: dict[str, str]) -> None:
+        refused = runner.invoke(app, ["seed", "demo"])
+        assert refused.exit_code == 1
+        assert "The profile database is at no revision, not at head: run `plp migrate` first." in refused.output
+
+        assert runner.invoke(app, ["migrate"]).exit_code == 0
+        seeded = runner.invoke(app, ["seed", "demo"])
+        assert seeded.exit_code == 0, seeded.output
+        assert '"roster_user": 489' in seeded.output
+
     def test_migrate_then_seed_loads_the_demo_district_once(self, fresh_urls: dict[str, str]) -> None:
         migrated = runner.invoke(app, ["migrate"])
         assert migrated.exit_code == 0, migrated.output
