@@ -108,6 +108,12 @@ def _field_path(loc: tuple[Any, ...]) -> str:
     return ".".join(parts) or "body"
 
 
+def _field_error(error: Mapping[str, Any]) -> dict[str, str]:
+    if error.get("type") == "json_invalid":  # its location is a character position, not a field
+        return {"field": "body", "message": f"{error['msg']}: {error.get('ctx', {}).get('error', 'not JSON')}"}
+    return {"field": _field_path(tuple(error["loc"])), "message": str(error["msg"])}
+
+
 async def _app_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, AppError)
     return problem_response(exc.status, exc.title, exc.detail, exc.code, exc.extra)
@@ -115,7 +121,7 @@ async def _app_error(_request: Request, exc: Exception) -> Response:
 
 async def _validation_error(_request: Request, exc: Exception) -> Response:
     assert isinstance(exc, RequestValidationError)
-    errors = [{"field": _field_path(tuple(e["loc"])), "message": e["msg"]} for e in exc.errors()]
+    errors = [_field_error(e) for e in exc.errors()]
     fields = ", ".join(e["field"] for e in errors)
     return problem_response(422, "Invalid request", f"Invalid fields: {fields}", "validation_error", {"errors": errors})
 

@@ -190,6 +190,13 @@ class TestValidationErrors:
         assert response.status_code == 422
         assert [e["field"] for e in response.json()["errors"]] == ["body"]
 
+    async def test_a_body_that_is_not_json_is_named_body_with_the_parse_error(self, client: httpx.AsyncClient) -> None:
+        response = await client.post("/learners", content=b'{"name": ', headers={"content-type": "application/json"})
+        assert response.status_code == 422
+        [error] = response.json()["errors"]
+        assert error["field"] == "body"
+        assert error["message"].startswith("JSON decode error: ")
+
     async def test_valid_input_passes(self, client: httpx.AsyncClient) -> None:
         response = await client.post("/learners", json={"name": "Ada", "grade": 3})
         assert response.status_code == 200
