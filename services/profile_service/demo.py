@@ -132,11 +132,11 @@ async def seed_demo(session: AsyncSession) -> dict[str, int]:
         by_table.setdefault(_table_of(row).name, []).append(row)
     added: dict[str, int] = {}
     new_events: list[Event] = []
+    connection = await session.connection()
     for table in metadata.sorted_tables:
         rows = by_table.get(table.name, [])
         if not rows:
             continue
-        connection = await session.connection()
         found = await connection.execute(sa.select(*table.primary_key.columns).where(table.c.tenant_id == TENANT))
         existing = {tuple(r) for r in found}
         missing = [row for row in rows if _key(row) not in existing]

@@ -26,9 +26,9 @@ async def create_learner(session: AsyncSession, principal: Principal, data: Lear
     """Add a learner to the caller's tenant (admins, and partners with the roster write scope)."""
     if not access.writes_roster(principal):
         raise ForbiddenError("Adding learners needs the admin role, or the partner role with the roster write scope.")
-    key = (principal.tenant_id, data.sourced_id)
-    if await session.get(RosterUser, key) is not None:
-        raise ConflictError(f"A user with sourcedId {data.sourced_id!r} exists already.", field="sourcedId")
+    taken = ConflictError(f"A user with sourcedId {data.sourced_id!r} exists already.", field="sourcedId")
+    if await session.get(RosterUser, (principal.tenant_id, data.sourced_id)) is not None:
+        raise taken
     if (
         data.primary_org_sourced_id
         and await session.get(Org, (principal.tenant_id, data.primary_org_sourced_id)) is None
@@ -39,7 +39,7 @@ async def create_learner(session: AsyncSession, principal: Principal, data: Lear
     try:
         await session.flush()
     except IntegrityError as exc:  # a concurrent request added the same sourcedId first
-        raise ConflictError(f"A user with sourcedId {data.sourced_id!r} exists already.", field="sourcedId") from exc
+        raise taken from exc
     await add_events(session, outbox, [events.user_upserted(learner)])
     return learner
 
