@@ -8,7 +8,7 @@ Per tenant: district `d` with schools `s1` and `s2`; teacher `t-a` teaches class
 from fastapi import FastAPI
 from sqlmodel import SQLModel
 
-from services.profile_service.models import Enrollment, GuardianLink, Org, RosterClass, RosterUser
+from services.profile_service.models import Enrollment, Org, RosterClass, RosterUser, UserAgent
 
 
 def roster_rows(tenant: str) -> list[SQLModel]:
@@ -51,7 +51,7 @@ def roster_rows(tenant: str) -> list[SQLModel]:
         enroll("c-a", "l-a2", "student"),
         enroll("c-b", "t-b", "teacher"),
         enroll("c-b", "l-b1", "student"),
-        GuardianLink(tenant_id=tenant, guardian_sourced_id="g-a1", learner_sourced_id="l-a1"),
+        UserAgent(tenant_id=tenant, user_sourced_id="l-a1", agent_sourced_id="g-a1"),
     ]
 
 

@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.sql.expression import SelectOfScalar
 
 from kit.auth import Principal
-from services.profile_service.models import Enrollment, GuardianLink, RosterUser
+from services.profile_service.models import Enrollment, RosterUser, UserAgent
 
 STUDENT_ROLE = "student"
 ROSTER_READ_SCOPES = (
@@ -55,12 +55,15 @@ def taught_learner_ids(principal: Principal, today: date) -> SelectOfScalar[str]
     )
 
 
-def guarded_learner_ids(principal: Principal) -> SelectOfScalar[str]:
-    """Ids of learners the principal is a linked guardian of."""
-    return select(GuardianLink.learner_sourced_id).where(
-        col(GuardianLink.tenant_id) == principal.tenant_id,
-        col(GuardianLink.guardian_sourced_id) == principal.sub,
+def guarded_learner_ids(principal: Principal) -> sa.CompoundSelect:
+    """Ids of users linked to the principal as agents, in either direction of OneRoster's `agents[]`."""
+    listed_as_agent = select(UserAgent.user_sourced_id).where(
+        col(UserAgent.tenant_id) == principal.tenant_id, col(UserAgent.agent_sourced_id) == principal.sub
     )
+    listing_agents = select(UserAgent.agent_sourced_id).where(
+        col(UserAgent.tenant_id) == principal.tenant_id, col(UserAgent.user_sourced_id) == principal.sub
+    )
+    return sa.union(listed_as_agent, listing_agents)
 
 
 def sees_whole_tenant(principal: Principal) -> bool:

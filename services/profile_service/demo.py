@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.outbox import Event, add_events
 from services.profile_service import events
 from services.profile_service.db import ProfileTable, metadata, outbox
-from services.profile_service.models import Enrollment, GuardianLink, Org, RosterClass, RosterUser
+from services.profile_service.models import Enrollment, Org, RosterClass, RosterUser, UserAgent
 
 TENANT = "demo"
 GIVEN_NAMES = ("Ava", "Ben", "Chloe", "Diego", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jada", "Kofi", "Lena")
@@ -96,7 +96,7 @@ def demo_roster() -> Iterator[ProfileTable]:
                 family_name=family,
                 email=f"{guardian}@demo.plp.dev",
             )
-            yield GuardianLink(tenant_id=TENANT, guardian_sourced_id=guardian, learner_sourced_id=student)
+            yield UserAgent(tenant_id=TENANT, user_sourced_id=student, agent_sourced_id=guardian)
             for class_key in (f"math-{'abcd'[i // 30]}", f"science-{1 + i // 60}"):
                 class_id = f"demo-class-{school_key}-{class_key}"
                 yield Enrollment(

@@ -13,7 +13,7 @@ from kit.outbox import add_events
 from kit.pagination import OffsetPage
 from services.profile_service import access, events
 from services.profile_service.db import outbox
-from services.profile_service.models import GuardianLink, Org, RosterUser
+from services.profile_service.models import Org, RosterUser
 from services.profile_service.schemas import LearnerCreate
 
 
@@ -71,7 +71,8 @@ async def relation_to_learner(session: AsyncSession, principal: Principal, learn
     if access.sees_whole_tenant(principal):
         return "partner"
     if principal.has_role("guardian"):
-        link = access.guarded_learner_ids(principal).where(col(GuardianLink.learner_sourced_id) == learner_id)
+        guarded = access.guarded_learner_ids(principal).subquery()
+        link = sa.select(guarded).where(guarded.c[0] == learner_id)
         if (await session.exec(link)).first() is not None:
             return "guardian"
     return "teacher"

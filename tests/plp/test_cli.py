@@ -12,7 +12,7 @@ from plp.cli import app
 from tests.conftest import SERVICES, Databases
 
 runner = CliRunner()
-DEMO_ROWS = {"org": 3, "roster_user": 489, "roster_class": 12, "enrollment": 492, "guardian_link": 240}
+DEMO_ROWS = {"org": 3, "roster_user": 489, "roster_class": 12, "enrollment": 492, "user_agent": 240}
 
 
 class TestToken:
