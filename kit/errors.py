@@ -101,32 +101,41 @@ def problem_response(
     return Response(orjson.dumps(body), status_code=status, media_type=PROBLEM_JSON, headers=all_headers)
 
 
-def _field_path(loc: tuple[Any, ...]) -> str:
+def field_path(loc: tuple[Any, ...]) -> str:
+    """A pydantic error location as a dotted field name (union branch tags and `body.` left out)."""
     parts = [str(p) for p in loc if p not in UNION_BRANCH_TAGS]
     if parts and parts[0] in {"body", "query", "path", "header", "cookie"}:
         parts = parts[1:]
     return ".".join(parts) or "body"
 
 
+def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
+    """The `{field, message}` list of a request validation error."""
+    return [_field_error(e) for e in exc.errors()]
+
+
 def _field_error(error: Mapping[str, Any]) -> dict[str, str]:
     if error.get("type") == "json_invalid":  # its location is a character position, not a field
         return {"field": "body", "message": f"{error['msg']}: {error.get('ctx', {}).get('error', 'not JSON')}"}
-    return {"field": _field_path(tuple(error["loc"])), "message": str(error["msg"])}
+    return {"field": field_path(tuple(error["loc"])), "message": str(error["msg"])}
 
 
-async def _app_error(_request: Request, exc: Exception) -> Response:
+async def handle_app_error(_request: Request, exc: Exception) -> Response:
+    """Render an `AppError` as problem+json."""
     assert isinstance(exc, AppError)
     return problem_response(exc.status, exc.title, exc.detail, exc.code, exc.extra)
 
 
-async def _validation_error(_request: Request, exc: Exception) -> Response:
+async def handle_validation_error(_request: Request, exc: Exception) -> Response:
+    """Render a request validation error as a 422 problem listing `{field, message}`."""
     assert isinstance(exc, RequestValidationError)
-    errors = [_field_error(e) for e in exc.errors()]
+    errors = field_errors(exc)
     fields = ", ".join(e["field"] for e in errors)
     return problem_response(422, "Invalid request", f"Invalid fields: {fields}", "validation_error", {"errors": errors})
 
 
-async def _http_error(_request: Request, exc: Exception) -> Response:
+async def handle_http_error(_request: Request, exc: Exception) -> Response:
+    """Render Starlette's HTTP errors (404 route, 405 method...) as problem+json."""
     assert isinstance(exc, StarletteHTTPException)
     title = str(exc.detail) if exc.detail else "HTTP error"
     return problem_response(exc.status_code, title, title, f"http_{exc.status_code}", headers=exc.headers)
@@ -134,6 +143,6 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 def install_error_handlers(app: FastAPI) -> None:
     """Render every error of `app` as problem+json."""
-    app.add_exception_handler(AppError, _app_error)
-    app.add_exception_handler(RequestValidationError, _validation_error)
-    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(AppError, handle_app_error)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_error)

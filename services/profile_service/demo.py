@@ -1,19 +1,18 @@
-"""The demo district (tenant `demo`): deterministic roster data and its idempotent loading.
+"""The demo district (tenant `demo`): deterministic roster data, loaded through the roster store.
 
-1 district, 2 schools, 1 admin, 8 teachers, 240 students each with a guardian, 12 classes
-(per school: four math sections of 30, two science sections of 60), and their enrollments.
+1 district, 2 schools, a school year with its fall term, 4 courses, 1 admin, 8 teachers,
+240 students each with a guardian, 12 classes (per school: four math sections of 30, two
+science sections of 60), and their enrollments. Loading it twice changes nothing.
 """
 
 from collections.abc import Iterator
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kit.outbox import Event, add_events
-from services.profile_service import events
-from services.profile_service.db import ProfileTable, metadata, outbox
-from services.profile_service.models import Enrollment, Org, RosterClass, RosterUser, UserAgent
+from services.profile_service import roster_store
+from services.profile_service.oneroster_kinds import KINDS
+from services.profile_service.oneroster_schemas import WRITE_MODELS
 
 TENANT = "demo"
 GIVEN_NAMES = ("Ava", "Ben", "Chloe", "Diego", "Elif", "Farah", "Gus", "Hana", "Ivan", "Jada", "Kofi", "Lena")
@@ -21,128 +20,115 @@ FAMILY_NAMES = ("Nguyen", "Okafor", "Patel", "Quinn", "Rossi", "Silva", "Tanaka"
 SCHOOLS = ("north", "south")
 STUDENTS_PER_SCHOOL = 120
 TEACHERS_PER_SCHOOL = 4
+DISTRICT = "demo-district"
+TERM = "demo-fall-2026"
 
 
 def _name(index: int) -> tuple[str, str]:
     return GIVEN_NAMES[index % len(GIVEN_NAMES)], FAMILY_NAMES[(index * 7) % len(FAMILY_NAMES)]
 
 
-def demo_roster() -> Iterator[ProfileTable]:
-    """Every demo row, parents before children (so foreign keys hold as they are inserted)."""
-    district = "demo-district"
-    yield Org(tenant_id=TENANT, sourced_id=district, name="Riverbend Demo District", type="district")
-    yield RosterUser(
-        tenant_id=TENANT,
-        sourced_id="demo-admin",
-        role="administrator",
-        given_name="Dana",
-        family_name="Admin",
-        email="admin@demo.plp.dev",
-        primary_org_sourced_id=district,
-    )
+def _ref(sourced_id: str, type_name: str) -> dict[str, str]:
+    return {"sourcedId": sourced_id, "type": type_name}
+
+
+def _user(sourced_id: str, role: str, org: str | None, given: str, family: str, **fields: Any) -> dict[str, Any]:
+    roles = [{"roleType": "primary", "role": role, "org": _ref(org or DISTRICT, "org")}]
+    primary = {"primaryOrg": _ref(org, "org")} if org else {}
+    return {"sourcedId": sourced_id, "givenName": given, "familyName": family, "roles": roles, **primary, **fields}
+
+
+def demo_roster() -> Iterator[tuple[str, dict[str, Any]]]:
+    """Every demo object as (kind, OneRoster JSON), parents before children."""
+    yield "org", {"sourcedId": DISTRICT, "name": "Riverbend Demo District", "type": "district"}
+    year = {"title": "2026-27", "startDate": "2026-08-17", "endDate": "2027-06-11", "schoolYear": "2027"}
+    yield "academicSession", {"sourcedId": "demo-2026-27", "type": "schoolYear", **year}
+    fall = {**year, "title": "Fall 2026", "endDate": "2026-12-18", "parent": _ref("demo-2026-27", "academicSession")}
+    yield "academicSession", {"sourcedId": TERM, "type": "term", **fall}
+    yield "user", _user("demo-admin", "districtAdministrator", DISTRICT, "Dana", "Admin", email="admin@demo.plp.dev")
     for s, school_key in enumerate(SCHOOLS):
         school = f"demo-school-{school_key}"
-        yield Org(
-            tenant_id=TENANT,
-            sourced_id=school,
-            name=f"{school_key.title()} Elementary",
-            type="school",
-            parent_sourced_id=district,
+        yield (
+            "org",
+            {
+                "sourcedId": school,
+                "name": f"{school_key.title()} Elementary",
+                "type": "school",
+                "parent": _ref(DISTRICT, "org"),
+            },
         )
+        for subject in ("math", "science"):
+            course = {
+                "sourcedId": f"demo-course-{school_key}-{subject}",
+                "title": f"{subject.title()} 3-5",
+                "org": _ref(school, "org"),
+            }
+            yield "course", {**course, "subjects": [subject]}
         teachers = [f"demo-teacher-{s * TEACHERS_PER_SCHOOL + t + 1:02d}" for t in range(TEACHERS_PER_SCHOOL)]
         for t, teacher in enumerate(teachers):
             given, family = _name(100 + s * TEACHERS_PER_SCHOOL + t)
-            yield RosterUser(
-                tenant_id=TENANT,
-                sourced_id=teacher,
-                role="teacher",
-                given_name=given,
-                family_name=family,
-                email=f"{teacher}@demo.plp.dev",
-                primary_org_sourced_id=school,
-            )
-        sections = [(f"math-{c}", f"Math {c.upper()}", teachers[i]) for i, c in enumerate("abcd")]
-        sections += [(f"science-{n}", f"Science {n}", teachers[n - 1]) for n in (1, 2)]
-        for key, title, teacher in sections:
+            yield "user", _user(teacher, "teacher", school, given, family, email=f"{teacher}@demo.plp.dev")
+        sections = [("math", f"math-{c}", f"Math {c.upper()}", teachers[i]) for i, c in enumerate("abcd")]
+        sections += [("science", f"science-{n}", f"Science {n}", teachers[n - 1]) for n in (1, 2)]
+        for subject, key, title, teacher in sections:
             class_id = f"demo-class-{school_key}-{key}"
-            yield RosterClass(tenant_id=TENANT, sourced_id=class_id, title=title, school_sourced_id=school)
-            yield Enrollment(
-                tenant_id=TENANT,
-                sourced_id=f"{class_id}-{teacher}",
-                class_sourced_id=class_id,
-                user_sourced_id=teacher,
-                role="teacher",
-                primary=True,
+            yield (
+                "class",
+                {
+                    "sourcedId": class_id,
+                    "title": title,
+                    "course": _ref(f"demo-course-{school_key}-{subject}", "course"),
+                    "school": _ref(school, "org"),
+                    "terms": [_ref(TERM, "academicSession")],
+                },
             )
+            yield "enrollment", _enrollment(class_id, teacher, "teacher", school, primary=True)
         for i in range(STUDENTS_PER_SCHOOL):
             number = s * STUDENTS_PER_SCHOOL + i + 1
             student, guardian = f"demo-student-{number:03d}", f"demo-guardian-{number:03d}"
             given, family = _name(number)
-            yield RosterUser(
-                tenant_id=TENANT,
-                sourced_id=student,
-                role="student",
-                given_name=given,
-                family_name=family,
-                username=student,
-                grades=[f"{3 + i % 3:02d}"],
-                primary_org_sourced_id=school,
+            grade = f"{3 + i % 3:02d}"
+            yield (
+                "user",
+                _user(
+                    student,
+                    "student",
+                    school,
+                    given,
+                    family,
+                    username=student,
+                    grades=[grade],
+                    agents=[_ref(guardian, "user")],
+                ),
             )
-            yield RosterUser(
-                tenant_id=TENANT,
-                sourced_id=guardian,
-                role="guardian",
-                given_name=_name(number + 500)[0],
-                family_name=family,
-                email=f"{guardian}@demo.plp.dev",
-            )
-            yield UserAgent(tenant_id=TENANT, user_sourced_id=student, agent_sourced_id=guardian)
+            guardian_email = f"{guardian}@demo.plp.dev"
+            yield "user", _user(guardian, "guardian", school, _name(number + 500)[0], family, email=guardian_email)
             for class_key in (f"math-{'abcd'[i // 30]}", f"science-{1 + i // 60}"):
-                class_id = f"demo-class-{school_key}-{class_key}"
-                yield Enrollment(
-                    tenant_id=TENANT,
-                    sourced_id=f"{class_id}-{student}",
-                    class_sourced_id=class_id,
-                    user_sourced_id=student,
-                    role="student",
-                )
+                yield "enrollment", _enrollment(f"demo-class-{school_key}-{class_key}", student, "student", school)
 
 
-def _table_of(row: ProfileTable) -> sa.Table:
-    table: sa.Table = getattr(type(row), "__table__")  # noqa: B009 - set by SQLModel on table classes
-    return table
-
-
-def _key(row: ProfileTable) -> tuple[Any, ...]:
-    return tuple(getattr(row, column.key) for column in _table_of(row).primary_key.columns)
-
-
-def _event_for(row: ProfileTable) -> Event | None:
-    if isinstance(row, RosterUser):
-        return events.user_upserted(row)
-    if isinstance(row, Enrollment):
-        return events.enrollment_changed(row)
-    return None
+def _enrollment(class_id: str, user_id: str, role: str, school: str, primary: bool = False) -> dict[str, Any]:
+    return {
+        "sourcedId": f"{class_id}-{user_id}",
+        "class": _ref(class_id, "class"),
+        "user": _ref(user_id, "user"),
+        "school": _ref(school, "org"),
+        "role": role,
+        "primary": primary,
+    }
 
 
 async def seed_demo(session: AsyncSession) -> dict[str, int]:
-    """Insert the demo rows that are missing (with their events); returns rows added per table."""
-    by_table: dict[str, list[ProfileTable]] = {}
-    for row in demo_roster():
-        by_table.setdefault(_table_of(row).name, []).append(row)
-    added: dict[str, int] = {}
-    new_events: list[Event] = []
-    connection = await session.connection()
-    for table in metadata.sorted_tables:
-        rows = by_table.get(table.name, [])
-        if not rows:
-            continue
-        found = await connection.execute(sa.select(*table.primary_key.columns).where(table.c.tenant_id == TENANT))
-        existing = {tuple(r) for r in found}
-        missing = [row for row in rows if _key(row) not in existing]
-        session.add_all(missing)
-        await session.flush()
-        added[table.name] = len(missing)
-        new_events.extend(e for e in map(_event_for, missing) if e is not None)
-    await add_events(session, outbox, new_events)
-    return added
+    """Create the demo objects that are missing or differ (with their events); returns objects written per kind."""
+    by_kind: dict[str, list[roster_store.RosterRecord]] = {name: [] for name in KINDS}
+    for kind, data in demo_roster():
+        by_kind[kind].append(WRITE_MODELS[kind].model_validate(data).to_record())
+    written: dict[str, int] = {}
+    for kind, records in by_kind.items():
+        if records:
+            outcomes = await roster_store.apply_records(session, TENANT, kind, records)
+            failed = [o for o in outcomes if o.result == "error"]
+            if failed:
+                raise ValueError(f"demo data rejected: {failed[0].to_json()}")
+            written[kind] = sum(o.result in {"created", "updated"} for o in outcomes)
+    return written

@@ -1,33 +1,39 @@
-"""Events the profile service publishes (written to its outbox in the changing transaction)."""
+"""Events the profile service publishes (written to its outbox in the changing transaction).
+
+Roster changes are `roster.<kind>.upserted` and `roster.<kind>.deleted` (a tombstone), except
+enrollments, which are always `roster.enrollment.changed` with their status, because a
+consumer's question is the same either way: who is in which class now.
+"""
+
+from typing import Any
 
 from kit.outbox import Event
-from services.profile_service.models import Enrollment, RosterUser
 
 USER_UPSERTED = "roster.user.upserted"
+USER_DELETED = "roster.user.deleted"
 ENROLLMENT_CHANGED = "roster.enrollment.changed"
+_ENROLLMENT_FIELDS = {"class_sourced_id": "classSourcedId", "user_sourced_id": "userSourcedId", "role": "role"}
 
 
-def user_upserted(user: RosterUser) -> Event:
-    """`roster.user.upserted` for `user`."""
-    return Event(
-        type=USER_UPSERTED,
-        tenant_id=user.tenant_id,
-        subject_id=user.sourced_id,
-        data={"sourcedId": user.sourced_id, "role": user.role, "status": user.status},
-    )
+def roster_changed(kind: str, tenant_id: str, sourced_id: str, status: str, values: dict[str, Any]) -> Event:
+    """The event for an object of `kind` created or updated with `values` (its columns)."""
+    if kind == "enrollment":
+        links = {wire: values.get(column) for column, wire in _ENROLLMENT_FIELDS.items()}
+        return Event(
+            type=ENROLLMENT_CHANGED,
+            tenant_id=tenant_id,
+            subject_id=str(values.get("user_sourced_id")),
+            data={"sourcedId": sourced_id, "status": status, **links},
+        )
+    data: dict[str, Any] = {"sourcedId": sourced_id, "status": status}
+    if kind == "user":
+        data["role"] = values.get("role")
+    return Event(type=f"roster.{kind}.upserted", tenant_id=tenant_id, subject_id=sourced_id, data=data)
 
 
-def enrollment_changed(enrollment: Enrollment) -> Event:
-    """`roster.enrollment.changed` for `enrollment`."""
-    return Event(
-        type=ENROLLMENT_CHANGED,
-        tenant_id=enrollment.tenant_id,
-        subject_id=enrollment.user_sourced_id,
-        data={
-            "sourcedId": enrollment.sourced_id,
-            "classSourcedId": enrollment.class_sourced_id,
-            "userSourcedId": enrollment.user_sourced_id,
-            "role": enrollment.role,
-            "status": enrollment.status,
-        },
-    )
+def roster_deleted(kind: str, tenant_id: str, sourced_id: str, values: dict[str, Any]) -> Event:
+    """The event for an object of `kind` (with columns `values`) marked `tobedeleted`."""
+    if kind == "enrollment":
+        return roster_changed(kind, tenant_id, sourced_id, "tobedeleted", values)
+    data = {"sourcedId": sourced_id, "status": "tobedeleted"}
+    return Event(type=f"roster.{kind}.deleted", tenant_id=tenant_id, subject_id=sourced_id, data=data)

@@ -36,6 +36,16 @@ async def get_learner(learner_id: LearnerIdPath, session: SessionDep, principal:
     return LearnerPublic.model_validate(learner, from_attributes=True)
 
 
+@router.get("/authz/learners", tags=["authorization"])
+async def learner_relations(
+    request: Request, response: Response, session: SessionDep, principal: CurrentPrincipal, page: OffsetPageDep
+) -> list[LearnerRelation]:
+    """For the other services: every learner the caller may read, and as what, a page at a time."""
+    relations, total = await service.list_relations(session, principal, page)
+    set_page_headers(request, response, page, total)
+    return [LearnerRelation(learner_sourced_id=learner_id, relation=relation) for learner_id, relation in relations]
+
+
 @router.get("/authz/learners/{learner_id}", tags=["authorization"])
 async def learner_relation(
     learner_id: LearnerIdPath, session: SessionDep, principal: CurrentPrincipal

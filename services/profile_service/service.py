@@ -40,7 +40,11 @@ async def create_learner(session: AsyncSession, principal: Principal, data: Lear
         await session.flush()
     except IntegrityError as exc:  # a concurrent request added the same sourcedId first
         raise taken from exc
-    await add_events(session, outbox, [events.user_upserted(learner)])
+    await add_events(
+        session,
+        outbox,
+        [events.roster_changed("user", learner.tenant_id, learner.sourced_id, learner.status, learner.model_dump())],
+    )
     return learner
 
 
@@ -61,18 +65,44 @@ async def get_learner(session: AsyncSession, principal: Principal, learner_id: s
     return learner
 
 
-async def relation_to_learner(session: AsyncSession, principal: Principal, learner_id: str) -> str:
-    """Why the caller may read `learner_id`: self, admin, partner, guardian or teacher."""
-    await get_learner(session, principal, learner_id)
-    if principal.has_role("learner") and principal.sub == learner_id:
-        return "self"
-    if principal.has_role("admin"):
-        return "admin"
-    if access.sees_whole_tenant(principal):
-        return "partner"
+async def _relation(session: AsyncSession, principal: Principal, learner_ids: list[str]) -> dict[str, str]:
+    """Why the caller may read each of `learner_ids` (all of them visible to the caller)."""
+    relations: dict[str, str] = {}
+    guarded: set[str] = set()
+    administered: set[str] = set()
+    connection = await session.connection()
     if principal.has_role("guardian"):
-        guarded = access.guarded_learner_ids(principal).subquery()
-        link = sa.select(guarded).where(guarded.c[0] == learner_id)
-        if (await session.exec(link)).first() is not None:
-            return "guardian"
-    return "teacher"
+        guarded = set(await connection.scalars(access.guarded_learner_ids(principal)))
+    if principal.has_role("admin"):
+        administered = set(await connection.scalars(access.administered_learner_ids(principal)))
+    for learner_id in learner_ids:
+        if principal.has_role("learner") and principal.sub == learner_id:
+            relations[learner_id] = "self"
+        elif learner_id in administered:
+            relations[learner_id] = "admin"
+        elif access.sees_whole_tenant(principal):
+            relations[learner_id] = "partner"
+        elif learner_id in guarded:
+            relations[learner_id] = "guardian"
+        else:
+            relations[learner_id] = "teacher"
+    return relations
+
+
+async def relation_to_learner(session: AsyncSession, principal: Principal, learner_id: str) -> str:
+    """Why the caller may read `learner_id`: self, admin, partner, guardian or teacher.
+
+    Raises `NotFoundError` when the caller may not read the learner.
+    """
+    await get_learner(session, principal, learner_id)
+    return (await _relation(session, principal, [learner_id]))[learner_id]
+
+
+async def list_relations(
+    session: AsyncSession, principal: Principal, page: OffsetPage
+) -> tuple[list[tuple[str, str]], int]:
+    """One page of (learner id, relation) for every learner the caller may read, and the total."""
+    learners, total = await list_learners(session, principal, page)
+    ids = [learner.sourced_id for learner in learners]
+    relations = await _relation(session, principal, ids)
+    return [(learner_id, relations[learner_id]) for learner_id in ids], total

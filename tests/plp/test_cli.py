@@ -12,7 +12,7 @@ from plp.cli import app
 from tests.conftest import SERVICES, Databases
 
 runner = CliRunner()
-DEMO_ROWS = {"org": 3, "roster_user": 489, "roster_class": 12, "enrollment": 492, "user_agent": 240}
+DEMO_ROWS = {"org": 3, "academicSession": 2, "course": 4, "user": 489, "class": 12, "enrollment": 492}
 
 
 class TestToken:
@@ -60,7 +60,7 @@ class TestMigrateAndSeed:
         assert runner.invoke(app, ["migrate"]).exit_code == 0
         seeded = runner.invoke(app, ["seed", "demo"])
         assert seeded.exit_code == 0, seeded.output
-        assert '"roster_user": 489' in seeded.output
+        assert '"user": 489' in seeded.output
 
     def test_migrate_then_seed_loads_the_demo_district_once(self, fresh_urls: dict[str, str]) -> None:
         migrated = runner.invoke(app, ["migrate"])

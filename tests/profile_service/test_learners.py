@@ -384,15 +384,61 @@ class TestListLearners:
     async def test_another_tenants_admin_sees_none_of_this_tenants_learners(
         self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory
     ) -> None:
-        await make_roster(apps.profile, "t1")
-        other_admin = tokens.headers("admin", "admin", tenant="t2")
-        created = await profile.post("/learners", json=new_learner("l-t2"), headers=other_admin)
-        assert created.status_code == 201, created.text
+        await make_roster(apps.profile, "t1", "t2")
+        admin, other_admin = tokens.headers("admin", "admin"), tokens.headers("admin", "admin", tenant="t2")
+        for headers, learner in ((admin, "l-t1"), (other_admin, "l-t2")):
+            body = new_learner(learner, primaryOrgSourcedId="s1")
+            created = await profile.post("/learners", json=body, headers=headers)
+            assert created.status_code == 201, created.text
 
         response = await profile.get("/learners", headers=other_admin)
 
-        assert sourced_ids(response) == ["l-t2"]
-        assert response.headers["x-total-count"] == "1"
+        assert sourced_ids(response) == ["l-a1", "l-a2", "l-b1", "l-t2"]
+        assert response.headers["x-total-count"] == "4"
+
+    async def test_a_school_admin_sees_the_learners_of_their_school_only(
+        self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory
+    ) -> None:
+        await make_roster(apps.profile, "t1")
+        async with apps.profile.state.sessionmaker() as session:
+            session.add(
+                RosterUser(
+                    tenant_id="t1",
+                    sourced_id="principal-s2",
+                    role="principal",
+                    given_name="P",
+                    family_name="S",
+                    primary_org_sourced_id="s2",
+                )
+            )
+            await session.commit()
+
+        response = await profile.get("/learners", headers=tokens.headers("principal-s2", "admin"))
+
+        assert sourced_ids(response) == ["l-b1"]
+
+    async def test_an_admin_the_roster_does_not_know_sees_no_one(
+        self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory
+    ) -> None:
+        await make_roster(apps.profile, "t1")
+
+        response = await profile.get("/learners", headers=tokens.headers("stranger", "admin"))
+
+        assert sourced_ids(response) == []
+
+    async def test_a_learner_marked_to_be_deleted_is_seen_by_no_one(
+        self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory
+    ) -> None:
+        await make_roster(apps.profile, "t1")
+        async with apps.profile.state.sessionmaker() as session:
+            learner = await session.get(RosterUser, ("t1", "l-a1"))
+            assert learner is not None
+            learner.status = "tobedeleted"
+            await session.commit()
+
+        for headers in (tokens.headers("admin", "admin"), tokens.headers("t-a", "teacher")):
+            response = await profile.get("/learners", headers=headers)
+            assert "l-a1" not in sourced_ids(response)
 
     async def test_a_page_of_one_carries_the_total_and_links_to_the_next_and_last_pages(
         self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory
