@@ -259,9 +259,10 @@ async def _read_collection(
     _require_scope(principal, kind.read_scopes, f"Reading {kind.collection}")
     fields = selected_fields(kind, params.fields)
     connection = await session.connection()
-    for (parent_kind, parent_conditions), parent_id in zip(collection.parents, ids, strict=False):
-        if not await _exists(connection, KINDS[parent_kind], principal.tenant_id, parent_conditions(parent_id)):
-            raise OneRosterError(404, "unknownobject", f"No {parent_kind} {parent_id!r}.")
+    for position, (parent_kind, parent_conditions) in enumerate(collection.parents):
+        path_ids = ids[: position + 1]  # a parent's conditions see the ids up to its own, e.g. (school, class)
+        if not await _exists(connection, KINDS[parent_kind], principal.tenant_id, parent_conditions(*path_ids)):
+            raise OneRosterError(404, "unknownobject", f"No {parent_kind} {path_ids[-1]!r}.")
     query = collection_query(kind, principal.tenant_id, collection.conditions(*ids), params)
     total = await count_rows(connection, query)
     rows = await fetch_page(connection, query, params.limit, params.offset)

@@ -739,3 +739,57 @@ class TestLearnerRelation:
         response = await profile.get("/authz/learners/l-a1", headers=unauthenticated)
 
         problem(response, 401)
+
+
+class TestLearnerRelations:
+    @pytest.mark.parametrize(
+        ("sub", "roles", "scopes", "expected"),
+        [
+            ("t-a", ("teacher",), (), [("l-a1", "teacher"), ("l-a2", "teacher")]),
+            ("g-a1", ("guardian",), (), [("l-a1", "guardian")]),
+            ("l-a2", ("learner",), (), [("l-a2", "self")]),
+            ("admin", ("admin",), (), [("l-a1", "admin"), ("l-a2", "admin"), ("l-b1", "admin")]),
+            ("lms", ("partner",), (ROSTER_READ,), [("l-a1", "partner"), ("l-a2", "partner"), ("l-b1", "partner")]),
+            ("lms", ("partner",), (), []),
+            ("t-b", ("teacher", "guardian"), (), [("l-b1", "teacher")]),
+        ],
+        ids=["teacher", "guardian", "learner", "admin", "partner", "partner-without-scope", "teacher-of-other-class"],
+    )
+    async def test_lists_every_readable_learner_with_the_relation(
+        self,
+        apps: Apps,
+        profile: httpx.AsyncClient,
+        tokens: TokenFactory,
+        sub: str,
+        roles: tuple[str, ...],
+        scopes: tuple[str, ...],
+        expected: list[tuple[str, str]],
+    ) -> None:
+        await make_roster(apps.profile, "t1", "t2")
+
+        response = await profile.get("/authz/learners", headers=tokens.headers(sub, *roles, scopes=scopes))
+
+        assert response.status_code == 200, response.text
+        assert [(r["learnerSourcedId"], r["relation"]) for r in response.json()] == expected
+        assert response.headers["x-total-count"] == str(len(expected))
+
+    async def test_pages_carry_links(self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory) -> None:
+        await make_roster(apps.profile, "t1")
+
+        response = await profile.get("/authz/learners?limit=1&offset=1", headers=tokens.headers("admin", "admin"))
+
+        assert [r["learnerSourcedId"] for r in response.json()] == ["l-a2"]
+        assert 'rel="next"' in response.headers["link"]
+        assert 'rel="prev"' in response.headers["link"]
+
+    async def test_a_bad_limit_is_refused_naming_it(self, profile: httpx.AsyncClient, tokens: TokenFactory) -> None:
+        response = await profile.get("/authz/learners?limit=0", headers=tokens.headers("admin", "admin"))
+
+        assert invalid_fields(response) == ["limit"]
+
+    async def test_an_unauthenticated_caller_is_refused(
+        self, profile: httpx.AsyncClient, unauthenticated: dict[str, str]
+    ) -> None:
+        response = await profile.get("/authz/learners", headers=unauthenticated)
+
+        problem(response, 401)
