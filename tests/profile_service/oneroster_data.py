@@ -40,7 +40,7 @@ def enrollment(class_id: str, user_id: str, role: str, **fields: Any) -> dict[st
 
 
 def district() -> dict[str, list[dict[str, Any]]]:
-    """District `d`, schools `s1`, `s2`; teacher `t1` teaches `c1` (s1) to `u1`, `u2`; `t2` teaches `c2` (s2) to `u3`."""
+    """District `d`, schools `s1`, `s2`; `t1` teaches `c1` (s1) to `u1`, `u2`; `t2` teaches `c2` (s2) to `u3`."""
     return {
         "orgs": [
             {"sourcedId": "d", "name": "Riverbend", "type": "district"},
