@@ -3,7 +3,9 @@
 Tokens carry `sub`, `tenant`, `roles` (learner, guardian, teacher, admin, partner), `scope`
 (space-separated), `iss`, `aud` and `exp`. Development tokens are signed with an Ed25519 key
 kept under `var/keys/`; in production the district's identity provider is trusted through its
-issuer and JWKS URL.
+issuer and JWKS URL. API clients' tokens (OAuth 2.0 client credentials, issued by the profile
+service) are signed with the same key under their own issuer, trusted by every app whatever
+`dev_tokens` says, and carry at most the `partner` role.
 """
 
 import os
@@ -24,6 +26,7 @@ from kit.errors import ForbiddenError, UnauthorizedError
 from kit.settings import AppSettings
 
 ROLES = frozenset({"learner", "guardian", "teacher", "admin", "partner"})
+CLIENT_ROLES = frozenset({"partner"})
 DEV_ALGORITHM = "EdDSA"
 
 
@@ -53,13 +56,17 @@ def ensure_dev_signing_key(path: Path) -> Ed25519PrivateKey:
         pem = Ed25519PrivateKey.generate().private_bytes(
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
+        # Written aside, then linked into place: every app loads this key at start, and a racing
+        # process must find no file or a whole key, never a half-written one.
+        partial = path.with_name(f"{path.name}.{uuid.uuid4().hex}.tmp")
+        with os.fdopen(os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "wb") as out:
+            out.write(pem)
         try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            os.link(partial, path)
         except FileExistsError:
             pass
-        else:
-            with os.fdopen(fd, "wb") as out:
-                out.write(pem)
+        finally:
+            partial.unlink()
     key = serialization.load_pem_private_key(path.read_bytes(), password=None)
     if not isinstance(key, Ed25519PrivateKey):
         raise ValueError(f"{path} is not an Ed25519 private key")
@@ -98,12 +105,13 @@ def issue_token(
 
 @dataclass(frozen=True)
 class TrustedIssuer:
-    """An issuer whose tokens are accepted, with its key source and allowed algorithms."""
+    """An issuer whose tokens are accepted: its key source, allowed algorithms, and the roles it may grant."""
 
     issuer: str
     algorithms: tuple[str, ...]
     public_key: Ed25519PublicKey | None = None
     jwks: jwt.PyJWKClient | None = None
+    roles: frozenset[str] = ROLES
 
     async def key_for(self, token: str) -> Any:
         """The verification key for `token`."""
@@ -124,7 +132,7 @@ class TokenVerifier:
 
     @classmethod
     def from_settings(cls, settings: AppSettings) -> "TokenVerifier":
-        """The development issuer (unless `dev_tokens` is off) plus a configured JWKS issuer."""
+        """API clients' issuer, the development issuer (unless `dev_tokens` is off) and a JWKS issuer."""
         issuers: list[TrustedIssuer] = []
         if settings.jwt_jwks_url:
             issuers.append(
@@ -134,9 +142,14 @@ class TokenVerifier:
                     jwks=jwt.PyJWKClient(settings.jwt_jwks_url, cache_keys=True, lifespan=300),
                 )
             )
+        key = ensure_dev_signing_key(settings.signing_key_file)
         if settings.dev_tokens:
-            key = ensure_dev_signing_key(settings.signing_key_file)
             issuers.append(TrustedIssuer(settings.dev_issuer, (DEV_ALGORITHM,), public_key=key.public_key()))
+        issuers.append(
+            TrustedIssuer(
+                settings.client_token_issuer, (DEV_ALGORITHM,), public_key=key.public_key(), roles=CLIENT_ROLES
+            )
+        )
         return cls(issuers, settings.jwt_audience)
 
     async def verify(self, token: str) -> Principal:
@@ -172,7 +185,7 @@ class TokenVerifier:
         return Principal(
             sub=str(claims["sub"]),
             tenant_id=tenant,
-            roles=frozenset(str(r) for r in roles) & ROLES,
+            roles=frozenset(str(r) for r in roles) & ROLES & trusted.roles,
             scopes=frozenset(scopes),
             token=token,
         )

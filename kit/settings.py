@@ -43,6 +43,7 @@ class AppSettings(BaseSettings):
             "jwt_algorithms",
             "jwt_jwks_url",
             "dev_tokens",
+            "client_token_issuer",
             "profile_url",
             "pathway_url",
             "progress_url",
@@ -57,6 +58,7 @@ class AppSettings(BaseSettings):
     jwt_algorithms: list[str] = ["EdDSA"]
     jwt_jwks_url: str | None = None
     dev_tokens: bool = True
+    client_token_issuer: str = "plp-clients"  # noqa: S105 - an issuer's name, not a password
     profile_url: str = "http://127.0.0.1:8001"
     pathway_url: str = "http://127.0.0.1:8002"
     progress_url: str = "http://127.0.0.1:8003"
@@ -66,6 +68,13 @@ class AppSettings(BaseSettings):
     def _jwks_issuer_is_named(self) -> "AppSettings":
         if self.jwt_jwks_url and self.jwt_issuer == DEV_ISSUER:
             raise ValueError(f"PLP_JWT_ISSUER must name the identity provider's issuer, not {DEV_ISSUER!r}")
+        return self
+
+    @model_validator(mode="after")
+    def _client_issuer_is_distinct(self) -> "AppSettings":
+        # Sharing a name would let client tokens pass as user or development tokens (or the reverse).
+        if self.client_token_issuer in {self.jwt_issuer, self.dev_issuer}:
+            raise ValueError("PLP_CLIENT_TOKEN_ISSUER must differ from the user token and development issuers")
         return self
 
     @property
@@ -88,7 +97,7 @@ class AppSettings(BaseSettings):
 
     @property
     def signing_key_file(self) -> Path:
-        """Private key of the development issuer (`plp token`)."""
+        """Private key of the development issuer (`plp token`) and of API clients' tokens."""
         return self.var_dir / "keys" / "dev-signing-key.pem"
 
 

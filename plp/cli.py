@@ -6,12 +6,16 @@ from typing import Annotated
 import typer
 
 from kit.auth import ROLES, ensure_dev_signing_key, issue_token
+from kit.errors import AppError
 from kit.settings import AppSettings
 from plp import dev, operations
+from services.profile_service.scopes import KNOWN_SCOPES
 
 app = typer.Typer(help="Operate the personalized learning platform.", no_args_is_help=True, add_completion=False)
 seed_app = typer.Typer(help="Load data sets.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
+client_app = typer.Typer(help="Manage a district's API clients (partner tools).", no_args_is_help=True)
+app.add_typer(client_app, name="client")
 
 
 @app.command()
@@ -30,6 +34,59 @@ def seed_demo() -> None:
         typer.echo(str(exc), err=True)
         raise typer.Exit(1) from exc
     typer.echo(json.dumps({"tenant": "demo", "added": counts}))
+
+
+@client_app.command("create")
+def create_client(
+    tenant: Annotated[str, typer.Option(help="The district id, e.g. riverbend; created if new.")],
+    scopes: Annotated[str, typer.Option(help=f"Space-separated scopes: {' '.join(sorted(KNOWN_SCOPES))}.")],
+    name: Annotated[str | None, typer.Option(help="What the client is, e.g. the partner's product.")] = None,
+) -> None:
+    """Register an API client; its id and secret are printed once, as JSON, on the last line."""
+    try:
+        created = operations.create_client(tenant, scopes.split(), name)
+    except operations.NotMigratedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from exc
+    if created.tenant_created:
+        typer.echo(f"created tenant {created.tenant_id}", err=True)
+    typer.echo(
+        f"created client {created.client_id} of tenant {created.tenant_id} with scopes {' '.join(created.scopes)}; "
+        "keep the secret now, it is not shown again",
+        err=True,
+    )
+    typer.echo(json.dumps({"client_id": created.client_id, "client_secret": created.client_secret}))
+
+
+@client_app.command("list")
+def list_clients(tenant: Annotated[str, typer.Option(help="The district id, e.g. riverbend.")]) -> None:
+    """Print the tenant's API clients, one JSON object a line (no secrets)."""
+    try:
+        clients = operations.list_clients(tenant)
+    except operations.NotMigratedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    except AppError as exc:
+        typer.echo(exc.detail, err=True)
+        raise typer.Exit(2) from exc
+    if not clients:
+        typer.echo(f"tenant {tenant} has no API clients", err=True)
+    for client in clients:
+        typer.echo(json.dumps(client))
+
+
+@client_app.command("revoke")
+def revoke_client(client_id: Annotated[str, typer.Argument(help="The client to revoke.")]) -> None:
+    """Revoke an API client: it gets no new tokens (tokens already issued expire within the hour)."""
+    try:
+        revoked = operations.revoke_client(client_id)
+    except (operations.NotMigratedError, AppError) as exc:
+        typer.echo(exc.detail if isinstance(exc, AppError) else str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(json.dumps(revoked))
 
 
 @app.command("dev")

@@ -1,14 +1,21 @@
-"""What the command line does to the services' databases: migrate them, load demo data."""
+"""What the command line does to the services' databases: migrate them, load demo data, manage API clients."""
 
 import asyncio
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.db import create_engine, make_sessionmaker
 from kit.migrate import current_revision, head_revision, upgrade
 from kit.settings import ServiceSettings
 from services.pathway_service.settings import PathwaySettings
+from services.profile_service import api_clients
 from services.profile_service import demo as profile_demo
+from services.profile_service.models import ApiClient, Tenant
 from services.profile_service.settings import ProfileSettings
 from services.progress_service import demo as progress_demo
 from services.progress_service.settings import ProgressSettings
@@ -65,3 +72,75 @@ def seed_demo() -> dict[str, int]:
     Raises `NotMigratedError`, writing nothing, when a database is not at head.
     """
     return asyncio.run(_seed_demo())
+
+
+@asynccontextmanager
+async def _profile_session() -> AsyncIterator[AsyncSession]:
+    """A transaction on the profile database (committed on success), once it is known to be at head."""
+    engine = create_engine(ProfileSettings().resolved_database_url)
+    try:
+        await _check_at_head(engine, "profile")
+        async with make_sessionmaker(engine)() as session, session.begin():
+            yield session
+    finally:
+        await engine.dispose()
+
+
+@dataclass(frozen=True)
+class CreatedClient:
+    """A newly registered API client, with the secret shown this once."""
+
+    client_id: str
+    client_secret: str
+    tenant_id: str
+    scopes: list[str]
+    tenant_created: bool
+
+
+async def _create_client(tenant_id: str, scopes: list[str], name: str | None) -> CreatedClient:
+    api_clients.check_tenant_id(tenant_id)
+    async with _profile_session() as session:
+        tenant_created = await session.get(Tenant, tenant_id) is None
+        client, secret = await api_clients.create_client(session, tenant_id, scopes, name)
+    return CreatedClient(client.client_id, secret, client.tenant_id, client.scopes, tenant_created)
+
+
+def create_client(tenant_id: str, scopes: Iterable[str], name: str | None = None) -> CreatedClient:
+    """Register an API client of `tenant_id`, creating the tenant if it is new.
+
+    Raises `kit.errors.BadRequestError` (bad tenant id, unknown or no scope) or `NotMigratedError`,
+    writing nothing.
+    """
+    return asyncio.run(_create_client(tenant_id, list(scopes), name))
+
+
+def client_summary(client: ApiClient) -> dict[str, Any]:
+    """What may be shown of a client: everything but its secret's hash."""
+    return {
+        "client_id": client.client_id,
+        "tenant": client.tenant_id,
+        "name": client.name,
+        "scopes": client.scopes,
+        "created_at": client.created_at.isoformat(),
+        "revoked_at": client.revoked_at.isoformat() if client.revoked_at else None,
+    }
+
+
+async def _list_clients(tenant_id: str) -> list[dict[str, Any]]:
+    async with _profile_session() as session:
+        return [client_summary(client) for client in await api_clients.list_clients(session, tenant_id)]
+
+
+def list_clients(tenant_id: str) -> list[dict[str, Any]]:
+    """The API clients of `tenant_id`, revoked ones included, without their secrets."""
+    return asyncio.run(_list_clients(tenant_id))
+
+
+async def _revoke_client(client_id: str) -> dict[str, Any]:
+    async with _profile_session() as session:
+        return client_summary(await api_clients.revoke_client(session, client_id))
+
+
+def revoke_client(client_id: str) -> dict[str, Any]:
+    """Revoke an API client (it gets no new tokens); raises `kit.errors.NotFoundError` if unknown."""
+    return asyncio.run(_revoke_client(client_id))

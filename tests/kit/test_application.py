@@ -56,7 +56,7 @@ class TestCreateBaseApp:
             description="d",
         )
         verifier: TokenVerifier = app.state.token_verifier
-        assert list(verifier.issuers) == ["district"]
+        assert list(verifier.issuers) == ["district", "plp-clients"]
         assert verifier.audience == "plp-prod"
         assert (tmp_path / "keys" / "dev-signing-key.pem").is_file()
 

@@ -24,6 +24,7 @@ from jwt.algorithms import OKPAlgorithm
 from gateway.settings import GatewaySettings
 from kit.application import create_base_app
 from kit.auth import (
+    CLIENT_ROLES,
     CurrentPrincipal,
     Principal,
     TokenVerifier,
@@ -249,15 +250,14 @@ class TestTokenVerifierVerify:
 class TestTokenVerifierFromSettings:
     def test_dev_tokens_trust_the_configured_issuer_with_eddsa_only(self, tmp_path: Path) -> None:
         verifier = TokenVerifier.from_settings(GatewaySettings(var_dir=tmp_path, jwt_issuer="dev-issuer"))
-        assert list(verifier.issuers) == ["dev-issuer"]
+        assert list(verifier.issuers) == ["dev-issuer", "plp-clients"]
         assert verifier.issuers["dev-issuer"].algorithms == ("EdDSA",)
         assert verifier.audience == "plp"
 
-    async def test_without_dev_tokens_or_jwks_nothing_is_trusted(self, tmp_path: Path) -> None:
+    async def test_without_dev_tokens_or_jwks_only_client_tokens_are_trusted(self, tmp_path: Path) -> None:
         settings = GatewaySettings(var_dir=tmp_path, dev_tokens=False)
         verifier = TokenVerifier.from_settings(settings)
-        assert verifier.issuers == {}
-        assert not settings.signing_key_file.exists()
+        assert list(verifier.issuers) == ["plp-clients"]
         token = sign(ensure_dev_signing_key(settings.signing_key_file), claims())
         with pytest.raises(UnauthorizedError, match="issuer is not trusted"):
             await verifier.verify(token)
@@ -279,7 +279,7 @@ class TestTokenVerifierFromSettings:
             var_dir=tmp_path, jwt_issuer="https://idp.example", jwt_jwks_url=f"{idp.base_url}/jwks.json"
         )
         verifier = TokenVerifier.from_settings(settings)
-        assert set(verifier.issuers) == {"https://idp.example", "plp-dev"}
+        assert set(verifier.issuers) == {"https://idp.example", "plp-dev", "plp-clients"}
         dev_key = ensure_dev_signing_key(settings.signing_key_file)
         assert (await verifier.verify(sign(dev_key, claims(iss="plp-dev")))).sub == "t-a"
         forged = sign(dev_key, claims(iss="https://idp.example"), headers={"kid": "idp-1"})
@@ -297,6 +297,90 @@ class TestTokenVerifierFromSettings:
         token = sign(idp.key, claims(iss="https://idp.example"), headers={"kid": "idp-1"})
         with pytest.raises(UnauthorizedError, match="Invalid token"):
             await verifier.verify(token)
+
+
+class TestClientTokenIssuer:
+    """API clients' tokens: trusted by every app with the shared key, whatever `dev_tokens` says."""
+
+    def client_token(self, key: Ed25519PrivateKey, *roles: str, issuer: str = "plp-clients") -> str:
+        return issue_token(
+            key,
+            issuer=issuer,
+            audience=AUDIENCE,
+            tenant_id="riverbend",
+            sub="client-1",
+            roles=roles or ("partner",),
+            scopes=["roster.read"],
+        )
+
+    @pytest.mark.parametrize("dev_tokens", [True, False])
+    async def test_a_client_token_is_accepted(self, tmp_path: Path, dev_tokens: bool) -> None:
+        settings = GatewaySettings(var_dir=tmp_path, dev_tokens=dev_tokens)
+        verifier = TokenVerifier.from_settings(settings)
+        principal = await verifier.verify(self.client_token(ensure_dev_signing_key(settings.signing_key_file)))
+        assert (principal.sub, principal.tenant_id) == ("client-1", "riverbend")
+        assert principal.roles == CLIENT_ROLES
+        assert principal.scopes == frozenset({"roster.read"})
+
+    async def test_beside_a_jwks_issuer_a_client_token_is_accepted(self, tmp_path: Path, idp: KeySetServer) -> None:
+        settings = GatewaySettings(
+            var_dir=tmp_path,
+            jwt_issuer="https://idp.example",
+            jwt_jwks_url=f"{idp.base_url}/jwks.json",
+            dev_tokens=False,
+        )
+        verifier = TokenVerifier.from_settings(settings)
+        assert set(verifier.issuers) == {"https://idp.example", "plp-clients"}
+        principal = await verifier.verify(self.client_token(ensure_dev_signing_key(settings.signing_key_file)))
+        assert principal.sub == "client-1"
+
+    async def test_the_issuer_follows_the_setting(self, tmp_path: Path) -> None:
+        settings = GatewaySettings(var_dir=tmp_path, dev_tokens=False, client_token_issuer="district-clients")
+        verifier = TokenVerifier.from_settings(settings)
+        key = ensure_dev_signing_key(settings.signing_key_file)
+        assert (await verifier.verify(self.client_token(key, issuer="district-clients"))).sub == "client-1"
+        with pytest.raises(UnauthorizedError, match="issuer is not trusted"):
+            await verifier.verify(self.client_token(key))
+
+    @pytest.mark.parametrize("dev_tokens", [True, False])
+    async def test_a_client_token_signed_by_another_key_is_refused(self, tmp_path: Path, dev_tokens: bool) -> None:
+        verifier = TokenVerifier.from_settings(GatewaySettings(var_dir=tmp_path, dev_tokens=dev_tokens))
+        with pytest.raises(UnauthorizedError, match="Signature"):
+            await verifier.verify(self.client_token(Ed25519PrivateKey.generate()))
+
+    async def test_a_client_token_carries_no_role_but_partner(
+        self, verifier: TokenVerifier, dev_key: Ed25519PrivateKey
+    ) -> None:
+        principal = await verifier.verify(self.client_token(dev_key, "admin", "teacher", "partner"))
+        assert principal.roles == frozenset({"partner"})
+        assert (await verifier.verify(self.client_token(dev_key, "admin"))).roles == frozenset()
+
+    async def test_with_dev_tokens_off_a_development_token_is_still_refused(self, tmp_path: Path) -> None:
+        settings = GatewaySettings(var_dir=tmp_path, dev_tokens=False)
+        verifier = TokenVerifier.from_settings(settings)
+        key = ensure_dev_signing_key(settings.signing_key_file)
+        with pytest.raises(UnauthorizedError, match="issuer is not trusted"):
+            await verifier.verify(self.client_token(key, issuer=settings.dev_issuer))
+
+    @pytest.mark.parametrize(
+        "overrides",
+        [
+            {"jwt_issuer": "plp-clients"},
+            {
+                "jwt_issuer": "https://idp.example",
+                "jwt_jwks_url": "https://idp.example/jwks",
+                "client_token_issuer": "plp-dev",
+            },
+            {
+                "jwt_issuer": "https://idp.example",
+                "jwt_jwks_url": "https://idp.example/jwks",
+                "client_token_issuer": "https://idp.example",
+            },
+        ],
+    )
+    def test_the_client_issuer_must_differ_from_the_others(self, tmp_path: Path, overrides: dict[str, Any]) -> None:
+        with pytest.raises(ValueError, match="PLP_CLIENT_TOKEN_ISSUER must differ"):
+            GatewaySettings(var_dir=tmp_path, **overrides)
 
 
 class TestIssueToken:
@@ -360,6 +444,25 @@ class TestEnsureDevSigningKey:
         raw = (serialization.Encoding.Raw, serialization.PublicFormat.Raw)
         assert first.public_key().public_bytes(*raw) == second.public_key().public_bytes(*raw)
         assert path.read_bytes() == pem_before
+
+    def test_racing_creators_all_load_the_one_whole_key(self, tmp_path: Path) -> None:
+        path = tmp_path / "keys" / "dev.pem"
+        barrier = threading.Barrier(8)
+        loaded: list[bytes] = []
+
+        def create() -> None:
+            barrier.wait()
+            key = ensure_dev_signing_key(path)
+            loaded.append(key.public_key().public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw))
+
+        threads = [threading.Thread(target=create) for _ in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        assert len(loaded) == 8
+        assert len(set(loaded)) == 1
+        assert [p.name for p in path.parent.iterdir()] == ["dev.pem"]
 
     def test_a_key_of_another_type_is_refused(self, tmp_path: Path) -> None:
         path = tmp_path / "ec.pem"
