@@ -12,6 +12,7 @@ from kit.outbox import Event
 USER_UPSERTED = "roster.user.upserted"
 USER_DELETED = "roster.user.deleted"
 ENROLLMENT_CHANGED = "roster.enrollment.changed"
+PROFILE_UPDATED = "profile.updated"
 _ENROLLMENT_FIELDS = {"class_sourced_id": "classSourcedId", "user_sourced_id": "userSourcedId", "role": "role"}
 
 
@@ -37,3 +38,13 @@ def roster_deleted(kind: str, tenant_id: str, sourced_id: str, values: dict[str,
         return roster_changed(kind, tenant_id, sourced_id, "tobedeleted", values)
     data = {"sourcedId": sourced_id, "status": "tobedeleted"}
     return Event(type=f"roster.{kind}.deleted", tenant_id=tenant_id, subject_id=sourced_id, data=data)
+
+
+def profile_updated(tenant_id: str, learner_id: str, fields: list[str], version: int, *, erased: bool = False) -> Event:
+    """`profile.updated` for a learner: the names of the changed fields, never their values."""
+    return Event(
+        type=PROFILE_UPDATED,
+        tenant_id=tenant_id,
+        subject_id=learner_id,
+        data={"learnerSourcedId": learner_id, "fields": fields, "version": version, "erased": erased},
+    )

@@ -1,6 +1,7 @@
 """The profile service's tables: roster (OneRoster 1.2), tenancy and clients, import jobs, learner profiles."""
 
 from services.profile_service.models.imports import ImportJob
+from services.profile_service.models.learner_profiles import LearnerProfile, LearnerProfileChange
 from services.profile_service.models.roster import (
     AcademicSession,
     ClassTerm,
@@ -25,6 +26,8 @@ __all__ = [
     "Demographics",
     "Enrollment",
     "ImportJob",
+    "LearnerProfile",
+    "LearnerProfileChange",
     "Org",
     "RosterBase",
     "RosterClass",
