@@ -6,10 +6,11 @@ metadata), an engine configured for its dialect, and a session dependency that c
 """
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
+import orjson
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from sqlalchemy import MetaData, event
@@ -40,6 +41,13 @@ JSON_TYPE = sa.JSON().with_variant(JSONB(), "postgresql")
 BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
+_ZERO = timedelta(0)
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL."""
 
@@ -58,7 +66,9 @@ class UtcDateTime(TypeDecorator[datetime]):
         """Read back as aware UTC (SQLite hands back naive values)."""
         if value is None:
             return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+        if value.tzinfo is None or value.utcoffset() == _ZERO:  # cheaper than converting zone objects
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -71,15 +81,20 @@ def _set_sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
-    """An async engine for `url`: SQLite gets WAL and foreign keys, PostgreSQL a sized pool."""
+    """An async engine for `url`: SQLite gets WAL and foreign keys, PostgreSQL a sized pool.
+
+    JSON columns are read and written with orjson (several times faster than the standard library
+    on large pages of rows).
+    """
     parsed = make_url(url)
+    json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url)
+        engine = create_async_engine(url, **json_options)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **json_options)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

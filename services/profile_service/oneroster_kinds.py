@@ -109,7 +109,8 @@ class Kind:
 
 def format_timestamp(value: datetime) -> str:
     """OneRoster's `dateLastModified`: UTC, milliseconds, `Z`."""
-    value = value.astimezone(UTC)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
 
 
