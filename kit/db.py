@@ -48,6 +48,11 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _json_loads(value: str | bytes | float) -> Any:
+    # SQLite hands back a JSON number as a number (its JSON columns have numeric affinity)
+    return value if isinstance(value, int | float) else orjson.loads(value)
+
+
 class UtcDateTime(TypeDecorator[datetime]):
     """A timestamp that is always timezone-aware UTC in Python, on SQLite as on PostgreSQL."""
 
@@ -87,7 +92,7 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
     on large pages of rows).
     """
     parsed = make_url(url)
-    json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": orjson.loads}
+    json_options: dict[str, Any] = {"json_serializer": _json_dumps, "json_deserializer": _json_loads}
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
