@@ -1,7 +1,9 @@
 """The `plp` command line."""
 
 import json
-from typing import Annotated
+import sys
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
 
@@ -9,6 +11,8 @@ from kit.auth import ROLES, ensure_dev_signing_key, issue_token
 from kit.errors import AppError
 from kit.settings import AppSettings
 from plp import dev, operations
+from services.profile_service import roster_import
+from services.profile_service.oneroster_csv import RosterFileError
 from services.profile_service.scopes import KNOWN_SCOPES
 
 app = typer.Typer(help="Operate the personalized learning platform.", no_args_is_help=True, add_completion=False)
@@ -16,6 +20,8 @@ seed_app = typer.Typer(help="Load data sets.", no_args_is_help=True)
 app.add_typer(seed_app, name="seed")
 client_app = typer.Typer(help="Manage a district's API clients (partner tools).", no_args_is_help=True)
 app.add_typer(client_app, name="client")
+roster_app = typer.Typer(help="Load a district's roster.", no_args_is_help=True)
+app.add_typer(roster_app, name="roster")
 
 
 @app.command()
@@ -87,6 +93,62 @@ def revoke_client(client_id: Annotated[str, typer.Argument(help="The client to r
         typer.echo(exc.detail if isinstance(exc, AppError) else str(exc), err=True)
         raise typer.Exit(1) from exc
     typer.echo(json.dumps(revoked))
+
+
+def _file_line(name: str, counts: dict[str, Any]) -> str:
+    outcomes = ", ".join(f"{counts[o]} {o}" for o in ("created", "updated", "unchanged", "deleted", "error"))
+    return f"{name} ({counts['mode']}): {counts['rows']} rows: {outcomes}"
+
+
+@roster_app.command("import")
+def import_roster(
+    file: Annotated[
+        Path, typer.Argument(help="A OneRoster 1.2 (or 1.1) CSV zip.", exists=True, dir_okay=False, readable=True)
+    ],
+    tenant: Annotated[str, typer.Option(help="The district id, e.g. riverbend; created if new.")],
+    show_errors: Annotated[int, typer.Option(help="How many row errors to print.")] = 20,
+) -> None:
+    """Import a OneRoster CSV zip (bulk or delta, as its manifest says); the summary is JSON on the last line.
+
+    Exits 0 when the import finished (row errors are listed, not fatal), 1 when the database is not
+    migrated, 2 when the file or tenant is refused, 3 when the import failed (nothing was written).
+    """
+    with typer.progressbar(length=1000, label="importing", file=sys.stderr) as bar:
+        shown = 0
+
+        def advance(progress: float) -> None:
+            nonlocal shown
+            step = int(progress * 1000) - shown
+            if step > 0:
+                bar.update(step)
+                shown += step
+
+        try:
+            job = operations.import_roster(file, tenant, advance)
+        except operations.NotMigratedError as exc:
+            typer.echo(str(exc), err=True)
+            raise typer.Exit(1) from exc
+        except RosterFileError as exc:
+            typer.echo(f"refused {file}: {exc}", err=True)
+            raise typer.Exit(2) from exc
+        except AppError as exc:
+            typer.echo(exc.detail, err=True)
+            raise typer.Exit(2) from exc
+    files = roster_import.file_counts(job)
+    for name, counts in files.items():
+        typer.echo(_file_line(name, counts))
+    for name in job.counts.get("notImported", []):
+        typer.echo(f"{name}: not imported")
+    if job.error_count:
+        typer.echo(f"{job.error_count} row error(s); the first {min(show_errors, len(job.errors))}:")
+        for error in job.errors[:show_errors]:
+            typer.echo(f"  {error['file']}:{error['line']} {error['field']}: {error['reason']}")
+    if job.state != "succeeded":
+        typer.echo(f"import {job.id} failed: {job.detail}", err=True)
+    summary = {"job": job.id, "tenant": tenant, "state": job.state, "error_count": job.error_count, "files": files}
+    typer.echo(json.dumps(summary))
+    if job.state != "succeeded":
+        raise typer.Exit(3)
 
 
 @app.command("dev")

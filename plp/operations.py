@@ -1,9 +1,10 @@
-"""What the command line does to the services' databases: migrate them, load demo data, manage API clients."""
+"""What the command line does to the services' databases: migrate, load the demo, manage API clients, import rosters."""
 
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -13,9 +14,9 @@ from kit.db import create_engine, make_sessionmaker
 from kit.migrate import current_revision, head_revision, upgrade
 from kit.settings import ServiceSettings
 from services.pathway_service.settings import PathwaySettings
-from services.profile_service import api_clients
+from services.profile_service import api_clients, roster_import
 from services.profile_service import demo as profile_demo
-from services.profile_service.models import ApiClient, Tenant
+from services.profile_service.models import ApiClient, ImportJob, Tenant
 from services.profile_service.settings import ProfileSettings
 from services.progress_service import demo as progress_demo
 from services.progress_service.settings import ProgressSettings
@@ -144,3 +145,35 @@ async def _revoke_client(client_id: str) -> dict[str, Any]:
 def revoke_client(client_id: str) -> dict[str, Any]:
     """Revoke an API client (it gets no new tokens); raises `kit.errors.NotFoundError` if unknown."""
     return asyncio.run(_revoke_client(client_id))
+
+
+async def _import_roster(
+    path: Path, tenant_id: str, on_progress: roster_import.ProgressCallback | None, database_url: str | None
+) -> ImportJob:
+    api_clients.check_tenant_id(tenant_id)
+    engine = create_engine(database_url or ProfileSettings().resolved_database_url)
+    try:
+        await _check_at_head(engine, "profile")
+        sessionmaker = make_sessionmaker(engine)
+        async with sessionmaker() as session, session.begin():
+            job = await roster_import.start_import(
+                session, tenant_id, path, filename=path.name, created_by="plp roster import"
+            )
+            await api_clients.ensure_tenant(session, tenant_id)
+        return await roster_import.run_import(sessionmaker, job.id, path, on_progress)
+    finally:
+        await engine.dispose()
+
+
+def import_roster(
+    path: Path,
+    tenant_id: str,
+    on_progress: roster_import.ProgressCallback | None = None,
+    database_url: str | None = None,
+) -> ImportJob:
+    """Import a OneRoster CSV zip into `tenant_id` (created if new) as a tracked job; returns the finished job.
+
+    Raises, writing nothing: `RosterFileError` (not a OneRoster zip), `NotMigratedError`, and
+    `kit.errors.BadRequestError` (bad tenant id). Row errors and crashes are in the returned job.
+    """
+    return asyncio.run(_import_roster(path, tenant_id, on_progress, database_url))

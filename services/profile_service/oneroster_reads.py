@@ -12,10 +12,10 @@ from typing import Annotated, Any, Literal
 import orjson
 import sqlalchemy as sa
 from fastapi import Depends, Query
-from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from services.profile_service.key_conditions import among
 from services.profile_service.oneroster_errors import OneRosterError
 from services.profile_service.oneroster_filter import FilterError, parse_filter
 from services.profile_service.oneroster_kinds import Kind
@@ -122,29 +122,11 @@ async def load_children(
         lists.append(("children", kind.table, kind.inverse_column, [kind.table.c.sourced_id]))
     for name, table, parent_column, order in lists:
         parent = table.c[parent_column]
-        for batch in key_batches(connection, keys):
-            query = (
-                sa.select(table)
-                .where(table.c.tenant_id == tenant_id, one_of(connection, parent, batch))
-                .order_by(parent, *order)
-            )
+        for matching in among(connection, parent, keys):
+            query = sa.select(table).where(table.c.tenant_id == tenant_id, matching).order_by(parent, *order)
             for row in (await connection.execute(query)).mappings():
                 found[row[parent_column]][name].append(row)
     return found
-
-
-def key_batches(connection: AsyncConnection, keys: Sequence[str]) -> list[Sequence[str]]:
-    """`keys` in batches a query can take: all at once on PostgreSQL (one array), chunks elsewhere."""
-    if connection.dialect.name == "postgresql":
-        return [keys] if keys else []
-    return [keys[start : start + CHUNK] for start in range(0, len(keys), CHUNK)]
-
-
-def one_of(connection: AsyncConnection, column: sa.ColumnElement[Any], keys: Sequence[str]) -> sa.ColumnElement[bool]:
-    """`column` is one of `keys`: `= ANY(array)` on PostgreSQL (one parameter), `IN (...)` elsewhere."""
-    if connection.dialect.name == "postgresql":
-        return column == sa.any_(sa.bindparam("keys", list(keys), type_=postgresql.ARRAY(sa.String())))
-    return column.in_(keys)
 
 
 def render(

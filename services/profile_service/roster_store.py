@@ -7,27 +7,35 @@ fails a check is reported and left untouched; the others go ahead. Writing the s
 twice changes nothing: same `dateLastModified`, no events.
 """
 
+import asyncio
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
+from psycopg import sql as pg_sql
+from psycopg.errors import UniqueViolation
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kit.outbox import add_events
+from kit.outbox import Event, add_events
 from services.profile_service import events
 from services.profile_service.db import outbox
+from services.profile_service.key_conditions import among, is_postgresql
 from services.profile_service.models import utc_now
 from services.profile_service.oneroster_kinds import KINDS, ChildList, Kind, Reference
 
 Result = Literal["created", "updated", "unchanged", "deleted", "error"]
 CHUNK = 1_000
 WHOLE_TABLE_AT = 5_000
-"""From this many keys on, one scan of the tenant's table beats chunked `IN` lookups."""
+"""From this many keys on, one scan of the tenant's table beats chunked `IN` lookups (SQLite)."""
+ANALYZE_AT = 500
+"""On PostgreSQL, a table is analyzed after taking at least this many rows (see `_analyze_if_grown`)."""
+COPY_AT = 200
+"""On PostgreSQL, from this many rows on a write goes through `COPY` (a staging table for upserts)."""
 
 
 @dataclass
@@ -73,14 +81,13 @@ async def _rows_by_key(
     """Rows of `table` in the tenant whose `column` is one of `keys`."""
     if not keys:
         return []
-    target = table.c[column]
-    if len(keys) >= WHOLE_TABLE_AT:
+    if not is_postgresql(connection) and len(keys) >= WHOLE_TABLE_AT:
         wanted = set(keys)
         rows = (await connection.execute(sa.select(table).where(table.c.tenant_id == tenant_id))).mappings()
         return [row for row in rows if row[column] in wanted]
     found: list[sa.RowMapping] = []
-    for start in range(0, len(keys), CHUNK):
-        query = sa.select(table).where(table.c.tenant_id == tenant_id, target.in_(keys[start : start + CHUNK]))
+    for matching in among(connection, table.c[column], keys):
+        query = sa.select(table).where(table.c.tenant_id == tenant_id, matching)
         found.extend((await connection.execute(query)).mappings())
     return found
 
@@ -89,14 +96,12 @@ async def existing_keys(connection: AsyncConnection, kind: Kind, tenant_id: str,
     """Which of `keys` name stored objects of `kind` (tombstones included)."""
     wanted = sorted(set(keys))
     table = kind.table
-    if len(wanted) >= WHOLE_TABLE_AT:
+    if not is_postgresql(connection) and len(wanted) >= WHOLE_TABLE_AT:
         stored = await connection.scalars(sa.select(table.c.sourced_id).where(table.c.tenant_id == tenant_id))
         return set(wanted) & set(stored)
     found: set[str] = set()
-    for start in range(0, len(wanted), CHUNK):
-        query = sa.select(table.c.sourced_id).where(
-            table.c.tenant_id == tenant_id, table.c.sourced_id.in_(wanted[start : start + CHUNK])
-        )
+    for matching in among(connection, table.c.sourced_id, wanted):
+        query = sa.select(table.c.sourced_id).where(table.c.tenant_id == tenant_id, matching)
         found.update(await connection.scalars(query))
     return found
 
@@ -116,17 +121,38 @@ def _references_of(kind: Kind, record: RosterRecord) -> list[tuple[Reference, st
     return found
 
 
+def _wanted_keys(kind: Kind, records: Sequence[RosterRecord]) -> dict[str, set[str]]:
+    """Every key `records` refer to, by target kind (set-based: this runs for every imported row)."""
+    wanted: dict[str, set[str]] = defaultdict(set)
+    for reference in kind.references:
+        column = reference.column
+        if column == "sourced_id":
+            wanted[reference.target].update(r.sourced_id for r in records)
+        else:
+            values = (r.values.get(column) for r in records)
+            wanted[reference.target].update(str(v) for v in values if v is not None)
+    for child in kind.children:
+        entries = [e for r in records for e in r.children.get(child.name, ())]
+        for reference in child.references:
+            column = reference.column
+            wanted[reference.target].update(str(e[column]) for e in entries if e.get(column) is not None)
+    return wanted
+
+
 async def _check_references(
     connection: AsyncConnection, kind: Kind, tenant_id: str, records: list[RosterRecord], outcomes: dict[str, Outcome]
 ) -> list[RosterRecord]:
     """Records whose references all resolve; the others get an error outcome."""
-    wanted: dict[str, set[str]] = defaultdict(set)
-    for record in records:
-        for reference, value in _references_of(kind, record):
-            wanted[reference.target].add(value)
+    wanted = _wanted_keys(kind, records)
     known = {
         target: await existing_keys(connection, KINDS[target], tenant_id, values) for target, values in wanted.items()
     }
+    batch = {r.sourced_id for r in records}
+    if all(
+        values <= known[target] or (target == kind.name and values <= known[target] | batch)
+        for target, values in wanted.items()
+    ):
+        return records
     valid = records
     while True:  # a record referring to a rejected record of the same batch is rejected too
         batch_keys = {r.sourced_id for r in valid}
@@ -196,14 +222,11 @@ async def apply_records(
         for row in await _rows_by_key(connection, child.table, tenant_id, child.parent_column, keys):
             stored_children[row[child.parent_column]][child.name].add(_child_key(child, row))
     stamp = now or utc_now()
+    own = kind.columns
     changed: list[RosterRecord] = []
     for record in valid:
         old = stored.get(record.sourced_id)
-        same = (
-            old is not None
-            and old["status"] == record.status
-            and all(old[c] == record.values.get(c) for c in kind.columns)
-        )
+        same = old is not None and old["status"] == record.status and all(old[c] == record.values.get(c) for c in own)
         same = same and all(
             stored_children[record.sourced_id][child.name]
             == {_child_key(child, row) for row in _child_rows(child, tenant_id, record)}
@@ -213,47 +236,198 @@ async def apply_records(
         outcomes[record.sourced_id] = Outcome(kind.name, record.sourced_id, result, record.origin)
         if not same:
             changed.append(record)
-    await _write(connection, kind, tenant_id, changed, stamp)
-    changes = [events.roster_changed(kind.name, tenant_id, r.sourced_id, r.status, r.values) for r in changed]
-    await add_events(session, outbox, changes)
+    if len(changed) < COPY_AT:
+        await _write(connection, kind, tenant_id, changed, stamp, stored)
+        await _add_events(session, connection, _events_of(kind, tenant_id, changed))
+    else:  # many: build the events in a worker thread while the database takes the rows
+        building = asyncio.ensure_future(asyncio.to_thread(_events_of, kind, tenant_id, changed))
+        try:
+            await _write(connection, kind, tenant_id, changed, stamp, stored)
+        finally:
+            changes = await building
+        await _add_events(session, connection, changes)
     return [outcomes[r.sourced_id] for r in unique.values()] + duplicates
 
 
+def _parents_first(kind: Kind, records: Sequence[RosterRecord]) -> Sequence[RosterRecord]:
+    """`records` with each one after the record of the batch it names as its parent (row-by-row foreign keys)."""
+    columns = [r.column for r in kind.references if r.target == kind.name and r.column != "sourced_id"]
+    if not columns:
+        return records
+    batch = {r.sourced_id: r for r in records}
+    ordered: list[RosterRecord] = []
+    placed: set[str] = set()
+    for record in records:
+        chain: list[RosterRecord] = []
+        current: RosterRecord | None = record
+        while current is not None and current.sourced_id not in placed and all(current is not c for c in chain):
+            chain.append(current)
+            parent = next((current.values[c] for c in columns if current.values.get(c)), None)
+            current = batch.get(parent) if parent is not None else None
+        for ancestor in reversed(chain):
+            ordered.append(ancestor)
+            placed.add(ancestor.sourced_id)
+    return ordered
+
+
+def _events_of(kind: Kind, tenant_id: str, records: Sequence[RosterRecord]) -> list[Event]:
+    return [events.roster_changed(kind.name, tenant_id, r.sourced_id, r.status, r.values) for r in records]
+
+
 async def _write(
-    connection: AsyncConnection, kind: Kind, tenant_id: str, records: Sequence[RosterRecord], stamp: datetime
+    connection: AsyncConnection,
+    kind: Kind,
+    tenant_id: str,
+    records: Sequence[RosterRecord],
+    stamp: datetime,
+    stored: Collection[str],
 ) -> None:
+    """Upsert `records` and replace their child lists; `stored` holds the keys that were found in the table."""
     if not records:
         return
+    records = _parents_first(kind, records)
     table = kind.table
-    rows = [
-        {
-            "tenant_id": tenant_id,
-            "sourced_id": r.sourced_id,
-            "status": r.status,
-            "date_last_modified": stamp,
-            **{c: r.values.get(c) for c in kind.columns},
-        }
-        for r in records
-    ]
-    statement = _insert(connection, table)
+    own = kind.columns
+    columns = ("tenant_id", "sourced_id", "status", "date_last_modified", *own)
+    rows = [(tenant_id, r.sourced_id, r.status, stamp, *map(r.values.get, own)) for r in records]
+    copying = is_postgresql(connection) and len(rows) >= COPY_AT
+    replaced = [r.sourced_id for r in records]
+    if copying:
+        new = [r.sourced_id not in stored for r in records]
+        created = [row for row, fresh in zip(rows, new, strict=True) if fresh]
+        updated = [row for row, fresh in zip(rows, new, strict=True) if not fresh]
+        if created and not await _insert_by_copy(connection, table, columns, created):
+            updated, new = rows, [False] * len(rows)  # another writer created some meanwhile: upsert them all
+        if updated:
+            await _upsert_by_copy(connection, table, columns, updated)
+        replaced = [r.sourced_id for r, fresh in zip(records, new, strict=True) if not fresh]  # new ones have none
+    else:
+        statement = _insert(connection, table)
+        statement = statement.on_conflict_do_update(
+            index_elements=[table.c.tenant_id, table.c.sourced_id],
+            set_={c: statement.excluded[c] for c in columns[2:]},
+        )
+        for start in range(0, len(rows), CHUNK * 5):
+            await connection.execute(
+                statement, [dict(zip(columns, row, strict=True)) for row in rows[start : start + CHUNK * 5]]
+            )
+    await _analyze_if_grown(connection, table, len(rows))
+    for child in kind.children:
+        await _delete_children(connection, child, tenant_id, replaced)
+        child_rows = [row for r in records for row in _child_rows(child, tenant_id, r)]
+        if copying:
+            child_columns = ("tenant_id", child.parent_column, *child.columns)
+            await _copy(connection, child.table, child_columns, (tuple(row.values()) for row in child_rows))
+        else:
+            for start in range(0, len(child_rows), CHUNK * 5):
+                await connection.execute(sa.insert(child.table), child_rows[start : start + CHUNK * 5])
+        await _analyze_if_grown(connection, child.table, len(child_rows))
+
+
+async def _delete_children(connection: AsyncConnection, child: ChildList, tenant_id: str, keys: Sequence[str]) -> None:
+    """Remove the child rows of the parents `keys`."""
+    for matching in among(connection, child.table.c[child.parent_column], keys):
+        await connection.execute(sa.delete(child.table).where(child.table.c.tenant_id == tenant_id, matching))
+
+
+async def _analyze_if_grown(connection: AsyncConnection, table: sa.Table, written: int) -> None:
+    """On PostgreSQL, `ANALYZE` a table once rows written to it since its last statistics reach half of them.
+
+    Key lookups and foreign-key checks are planned from statistics; a table filled by this (long)
+    transaction has none, and the planner then scans the tenant's rows for every key it checks.
+    """
+    if not is_postgresql(connection) or not written:
+        return
+    tables: dict[str, tuple[int, float | None]] = connection.info.setdefault("plp_rows_since_analyze", {})
+    since, size = tables.get(table.name, (0, None))
+    since += written
+    if since >= ANALYZE_AT and (size is None or since >= size / 2):
+        reltuples = await connection.scalar(
+            sa.text("SELECT reltuples FROM pg_class WHERE oid = CAST(:name AS regclass)"), {"name": table.name}
+        )
+        size = max(float(reltuples or 0), 0.0)  # -1: never analyzed
+        if since >= size / 2:
+            await connection.execute(sa.text(f"ANALYZE {table.name}"))
+            since, size = 0, None
+    tables[table.name] = (since, size)
+
+
+def _copy_type(column: sa.ColumnElement[Any]) -> str:
+    """The PostgreSQL type `COPY` dumps a column's Python values as."""
+    kind = column.type
+    kind = getattr(kind, "impl", kind)  # a TypeDecorator stores as its `impl`
+    if isinstance(kind, sa.JSON):
+        return "jsonb"
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.DateTime):
+        return "timestamptz"
+    if isinstance(kind, sa.Date):
+        return "date"
+    if isinstance(kind, sa.Integer):
+        return "int8"
+    return "text"
+
+
+async def _copy(
+    connection: AsyncConnection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    into: str | None = None,
+) -> None:
+    """`COPY` `rows` (values in `columns` order) into `table`, or into the table named `into` shaped like it."""
+    statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        pg_sql.Identifier(into or table.name),
+        pg_sql.SQL(", ").join(pg_sql.Identifier(table.c[c].name) for c in columns),
+    )
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_copy_type(table.c[c]) for c in columns])
+        for row in rows:
+            await copy.write_row(row)
+
+
+async def _insert_by_copy(
+    connection: AsyncConnection, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> bool:
+    """`COPY` new `rows` straight into `table`; False (and nothing written) if one exists already after all."""
+    try:
+        async with connection.begin_nested():
+            await _copy(connection, table, columns, rows)
+    except UniqueViolation:
+        return False
+    return True
+
+
+async def _upsert_by_copy(
+    connection: AsyncConnection, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert or update `rows` through a temporary staging table: `COPY` in, then one `INSERT ... SELECT`."""
+    stage = f"stage_{table.name}"
+    await connection.execute(
+        sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
+    )
+    await connection.execute(sa.text(f"TRUNCATE {stage}"))
+    await _copy(connection, table, columns, rows, into=stage)
+    staged = sa.table(stage, *[sa.column(table.c[c].name) for c in columns])
+    statement = postgresql.insert(table).from_select([table.c[c] for c in columns], sa.select(*staged.c))
     statement = statement.on_conflict_do_update(
         index_elements=[table.c.tenant_id, table.c.sourced_id],
-        set_={c: statement.excluded[c] for c in ("status", "date_last_modified", *kind.columns)},
+        set_={c: statement.excluded[c] for c in columns[2:]},
     )
-    for start in range(0, len(rows), CHUNK * 5):
-        await connection.execute(statement, rows[start : start + CHUNK * 5])
-    keys = [r.sourced_id for r in records]
-    for child in kind.children:
-        parent = child.table.c[child.parent_column]
-        for start in range(0, len(keys), CHUNK):
-            await connection.execute(
-                sa.delete(child.table).where(
-                    child.table.c.tenant_id == tenant_id, parent.in_(keys[start : start + CHUNK])
-                )
-            )
-        child_rows = [row for r in records for row in _child_rows(child, tenant_id, r)]
-        for start in range(0, len(child_rows), CHUNK * 5):
-            await connection.execute(sa.insert(child.table), child_rows[start : start + CHUNK * 5])
+    await connection.execute(statement)
+
+
+async def _add_events(session: AsyncSession, connection: AsyncConnection, new_events: Sequence[Event]) -> None:
+    """Write `new_events` to the outbox: `COPY` for many on PostgreSQL, else `kit.outbox.add_events`."""
+    if not (is_postgresql(connection) and len(new_events) >= COPY_AT):
+        await add_events(session, outbox, new_events)
+        return
+    columns = ("id", "type", "tenant_id", "subject_id", "occurred_at", "data")
+    rows = [(e.id, e.type, e.tenant_id, e.subject_id, e.occurred_at, e.data) for e in new_events]
+    await _copy(connection, outbox, columns, rows)
 
 
 async def tombstone(
@@ -265,20 +439,16 @@ async def tombstone(
     wanted = sorted(set(keys))
     connection = await session.connection()
     changed: list[sa.RowMapping] = []
-    for start in range(0, len(wanted), CHUNK):
+    for matching in among(connection, table.c.sourced_id, wanted):
         statement = (
             sa.update(table)
-            .where(
-                table.c.tenant_id == tenant_id,
-                table.c.sourced_id.in_(wanted[start : start + CHUNK]),
-                table.c.status != "tobedeleted",
-            )
+            .where(table.c.tenant_id == tenant_id, matching, table.c.status != "tobedeleted")
             .values(status="tobedeleted", date_last_modified=now or utc_now())
             .returning(*table.c)
         )
         changed.extend((await connection.execute(statement)).mappings())
     new_events = [events.roster_deleted(kind.name, tenant_id, row["sourced_id"], dict(row)) for row in changed]
-    await add_events(session, outbox, new_events)
+    await _add_events(session, connection, new_events)
     return [row["sourced_id"] for row in changed]
 
 
