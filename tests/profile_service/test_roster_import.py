@@ -8,10 +8,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from services.profile_service import roster_import, roster_store, scopes
+from services.profile_service import demo, roster_import, roster_store, scopes
 from services.profile_service.db import outbox
 from tests.conftest import Apps
-from tests.profile_service.csv_district import District, delta, district, roster_zip, zip_files
+from tests.profile_service.csv_district import District, delta, district, roster_zip, table, zip_files
 from tests.profile_service.oneroster_data import BASE, READ_ALL, partner, writer
 from tests.tokens import TokenFactory
 
@@ -372,3 +372,55 @@ class TestListImports:
         response = await profile.get(IMPORTS, headers=unauthenticated)
 
         assert response.status_code == 401
+
+
+def _cell(data: dict[str, Any], column: str) -> str:
+    """One CSV cell of a OneRoster JSON object: references by id, lists comma-joined."""
+    if column.endswith("SourcedIds"):
+        key = {"termSourcedIds": "terms", "agentSourcedIds": "agents"}.get(column, "")
+        return ",".join(ref["sourcedId"] for ref in data.get(key, []))
+    if column.endswith("SourcedId") and column != "sourcedId":
+        ref = data.get(column.removesuffix("SourcedId"))
+        return str(ref["sourcedId"]) if ref else ""
+    value = data.get(column)
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(value)
+    return "" if value is None else str(value)
+
+
+def demo_as_csv() -> District:
+    """The demo district (`plp seed demo`'s data) as OneRoster 1.2 CSV tables."""
+    files = {
+        name: table(name)
+        for name in ("orgs", "academicSessions", "courses", "classes", "users", "roles", "enrollments")
+    }
+    collections = {"org": "orgs", "academicSession": "academicSessions", "course": "courses", "class": "classes"}
+    collections |= {"user": "users", "enrollment": "enrollments"}
+    for kind, data in demo.demo_roster():
+        target = files[collections[kind]]
+        target.rows.append([_cell(data, column) for column in target.header])
+        for number, role in enumerate(data.get("roles", [])):
+            row = {**role, "sourcedId": f"{data['sourcedId']}-role-{number}", "user": {"sourcedId": data["sourcedId"]}}
+            files["roles"].rows.append([_cell(row, column) for column in files["roles"].header])
+    return files
+
+
+class TestDemoDistrict:
+    async def test_importing_the_demo_district_as_csv_gives_exactly_the_seeded_roster(
+        self, apps: Apps, profile: httpx.AsyncClient, tokens: TokenFactory
+    ) -> None:
+        response = await upload(profile, tokens, roster_zip(demo_as_csv()), tenant=demo.TENANT)
+        job = await finished(profile, tokens, response.json()["importJob"]["id"], tenant=demo.TENANT)
+        assert job["state"] == "succeeded", job
+        assert job["errorCount"] == 0, job["errors"]
+
+        async with apps.profile.state.sessionmaker() as session, session.begin():
+            written = await demo.seed_demo(session)
+
+        assert set(written.values()) == {0}, written
+        students = await profile.get(
+            f"{BASE}/classes/demo-class-north-math-a/students", headers=partner(tokens, *READ_ALL, tenant=demo.TENANT)
+        )
+        assert students.headers["x-total-count"] == "30"
