@@ -2,45 +2,20 @@
 
 import asyncio
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from typer.testing import CliRunner, Result
 
-from kit.migrate import upgrade
 from plp.cli import app
 from services.profile_service.app import create_app as create_profile
 from services.profile_service.scopes import DEMOGRAPHICS_READ, ROSTER_CORE_READ, ROSTER_READ
 from services.profile_service.settings import ProfileSettings
-from tests.conftest import Databases
 from tests.kit.asgi import serve
 
 runner = CliRunner()
 GRANT = {"grant_type": "client_credentials"}
-
-
-def database_name() -> str:
-    """This process's throwaway profile database for the CLI tests."""
-    return f"plp_test_{os.getpid()}_client_cli_profile"
-
-
-@pytest.fixture
-def empty_profile(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty profile database, configured through the environment as an operator would."""
-    url = databases.create(database_name())
-    monkeypatch.setenv("PLP_PROFILE_DATABASE_URL", url)
-    yield url
-    databases.drop(database_name())
-
-
-@pytest.fixture
-def fresh_profile(empty_profile: str) -> str:
-    """The empty profile database, migrated to head."""
-    upgrade("profile", empty_profile)
-    return empty_profile
 
 
 def create(tenant: str, scopes: str, *extra: str) -> Result:

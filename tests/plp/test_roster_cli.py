@@ -2,8 +2,6 @@
 
 import asyncio
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -12,35 +10,12 @@ import sqlalchemy as sa
 from typer.testing import CliRunner, Result
 
 from kit.db import create_engine
-from kit.migrate import upgrade
 from plp.cli import app
 from services.profile_service import roster_store
 from services.profile_service.models import ImportJob, RosterUser, Tenant
-from tests.conftest import Databases
 from tests.profile_service.csv_district import district, roster_zip
 
 runner = CliRunner()
-
-
-def database_name() -> str:
-    """This process's throwaway profile database for the roster CLI tests."""
-    return f"plp_test_{os.getpid()}_roster_cli_profile"
-
-
-@pytest.fixture
-def empty_profile(databases: Databases, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """An empty profile database, configured through the environment as an operator would."""
-    url = databases.create(database_name())
-    monkeypatch.setenv("PLP_PROFILE_DATABASE_URL", url)
-    yield url
-    databases.drop(database_name())
-
-
-@pytest.fixture
-def fresh_profile(empty_profile: str) -> str:
-    """The empty profile database, migrated to head."""
-    upgrade("profile", empty_profile)
-    return empty_profile
 
 
 @pytest.fixture
