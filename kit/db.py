@@ -5,7 +5,7 @@ metadata), an engine configured for its dialect, and a session dependency that c
 *before* the response is sent.
 """
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
@@ -13,11 +13,12 @@ from typing import Annotated, Any
 import orjson
 import sqlalchemy as sa
 from fastapi import Depends, Request
+from psycopg import sql as pg_sql
 from sqlalchemy import MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -127,3 +128,47 @@ async def insert_if_absent(session: AsyncSession, model: type[SQLModel], values:
     connection = await session.connection()
     dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     await connection.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+
+
+def _copy_type(column: sa.ColumnElement[Any]) -> str:
+    """The PostgreSQL type `COPY` dumps a column's Python values as."""
+    kind = column.type
+    kind = getattr(kind, "impl", kind)  # a TypeDecorator stores as its `impl`
+    if isinstance(kind, sa.JSON):
+        return "jsonb"
+    if isinstance(kind, sa.Boolean):
+        return "bool"
+    if isinstance(kind, sa.DateTime):
+        return "timestamptz"
+    if isinstance(kind, sa.Date):
+        return "date"
+    if isinstance(kind, sa.Integer):
+        return "int8"
+    return "text"
+
+
+COPY_AT = 200
+"""From this many rows on, writing with `copy_rows` beats `INSERT` on PostgreSQL."""
+
+
+async def copy_rows(
+    connection: AsyncConnection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    into: str | None = None,
+) -> None:
+    """`COPY` `rows` (values in `columns` order) into `table`, or into the table named `into` shaped like it.
+
+    PostgreSQL only: many times faster than `INSERT` for thousands of rows.
+    """
+    statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
+        pg_sql.Identifier(into or table.name),
+        pg_sql.SQL(", ").join(pg_sql.Identifier(table.c[c].name) for c in columns),
+    )
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.set_types([_copy_type(table.c[c]) for c in columns])
+        for row in rows:
+            await copy.write_row(row)

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import BIGINT_ID, JSON_TYPE, UtcDateTime
+from kit.db import BIGINT_ID, COPY_AT, JSON_TYPE, UtcDateTime, copy_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,23 +57,19 @@ def define_outbox(metadata: sa.MetaData) -> sa.Table:
     )
 
 
+EVENT_COLUMNS = ("id", "type", "tenant_id", "subject_id", "occurred_at", "data")
+
+
 async def add_events(session: AsyncSession, outbox: sa.Table, events: Sequence[Event]) -> None:
     """Write `events` into the outbox within the caller's transaction."""
     if not events:
         return
-    rows = [
-        {
-            "id": e.id,
-            "type": e.type,
-            "tenant_id": e.tenant_id,
-            "subject_id": e.subject_id,
-            "occurred_at": e.occurred_at,
-            "data": e.data,
-        }
-        for e in events
-    ]
+    rows = [(e.id, e.type, e.tenant_id, e.subject_id, e.occurred_at, e.data) for e in events]
     connection = await session.connection()
-    await connection.execute(sa.insert(outbox), rows)
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_AT:
+        await copy_rows(connection, outbox, EVENT_COLUMNS, rows)
+        return
+    await connection.execute(sa.insert(outbox), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
 
 
 class Relay(Protocol):

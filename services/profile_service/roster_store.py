@@ -15,12 +15,12 @@ from datetime import datetime
 from typing import Any, Literal
 
 import sqlalchemy as sa
-from psycopg import sql as pg_sql
 from psycopg.errors import UniqueViolation
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kit.db import COPY_AT, copy_rows
 from kit.outbox import Event, add_events
 from services.profile_service import events
 from services.profile_service.db import outbox
@@ -34,8 +34,6 @@ WHOLE_TABLE_AT = 5_000
 """From this many keys on, one scan of the tenant's table beats chunked `IN` lookups (SQLite)."""
 ANALYZE_AT = 500
 """On PostgreSQL, a table is analyzed after taking at least this many rows (see `_analyze_if_grown`)."""
-COPY_AT = 200
-"""On PostgreSQL, from this many rows on a write goes through `COPY` (a staging table for upserts)."""
 
 
 @dataclass
@@ -238,14 +236,14 @@ async def apply_records(
             changed.append(record)
     if len(changed) < COPY_AT:
         await _write(connection, kind, tenant_id, changed, stamp, stored)
-        await _add_events(session, connection, _events_of(kind, tenant_id, changed))
+        await add_events(session, outbox, _events_of(kind, tenant_id, changed))
     else:  # many: build the events in a worker thread while the database takes the rows
         building = asyncio.ensure_future(asyncio.to_thread(_events_of, kind, tenant_id, changed))
         try:
             await _write(connection, kind, tenant_id, changed, stamp, stored)
         finally:
             changes = await building
-        await _add_events(session, connection, changes)
+        await add_events(session, outbox, changes)
     return [outcomes[r.sourced_id] for r in unique.values()] + duplicates
 
 
@@ -317,7 +315,7 @@ async def _write(
         child_rows = [row for r in records for row in _child_rows(child, tenant_id, r)]
         if copying:
             child_columns = ("tenant_id", child.parent_column, *child.columns)
-            await _copy(connection, child.table, child_columns, (tuple(row.values()) for row in child_rows))
+            await copy_rows(connection, child.table, child_columns, (tuple(row.values()) for row in child_rows))
         else:
             for start in range(0, len(child_rows), CHUNK * 5):
                 await connection.execute(sa.insert(child.table), child_rows[start : start + CHUNK * 5])
@@ -352,50 +350,13 @@ async def _analyze_if_grown(connection: AsyncConnection, table: sa.Table, writte
     tables[table.name] = (since, size)
 
 
-def _copy_type(column: sa.ColumnElement[Any]) -> str:
-    """The PostgreSQL type `COPY` dumps a column's Python values as."""
-    kind = column.type
-    kind = getattr(kind, "impl", kind)  # a TypeDecorator stores as its `impl`
-    if isinstance(kind, sa.JSON):
-        return "jsonb"
-    if isinstance(kind, sa.Boolean):
-        return "bool"
-    if isinstance(kind, sa.DateTime):
-        return "timestamptz"
-    if isinstance(kind, sa.Date):
-        return "date"
-    if isinstance(kind, sa.Integer):
-        return "int8"
-    return "text"
-
-
-async def _copy(
-    connection: AsyncConnection,
-    table: sa.Table,
-    columns: Sequence[str],
-    rows: Iterable[Sequence[Any]],
-    into: str | None = None,
-) -> None:
-    """`COPY` `rows` (values in `columns` order) into `table`, or into the table named `into` shaped like it."""
-    statement = pg_sql.SQL("COPY {} ({}) FROM STDIN").format(
-        pg_sql.Identifier(into or table.name),
-        pg_sql.SQL(", ").join(pg_sql.Identifier(table.c[c].name) for c in columns),
-    )
-    driver = (await connection.get_raw_connection()).driver_connection
-    assert driver is not None
-    async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.set_types([_copy_type(table.c[c]) for c in columns])
-        for row in rows:
-            await copy.write_row(row)
-
-
 async def _insert_by_copy(
     connection: AsyncConnection, table: sa.Table, columns: Sequence[str], rows: Sequence[Sequence[Any]]
 ) -> bool:
     """`COPY` new `rows` straight into `table`; False (and nothing written) if one exists already after all."""
     try:
         async with connection.begin_nested():
-            await _copy(connection, table, columns, rows)
+            await copy_rows(connection, table, columns, rows)
     except UniqueViolation:
         return False
     return True
@@ -410,7 +371,7 @@ async def _upsert_by_copy(
         sa.text(f"CREATE TEMPORARY TABLE IF NOT EXISTS {stage} (LIKE {table.name} INCLUDING DEFAULTS) ON COMMIT DROP")
     )
     await connection.execute(sa.text(f"TRUNCATE {stage}"))
-    await _copy(connection, table, columns, rows, into=stage)
+    await copy_rows(connection, table, columns, rows, into=stage)
     staged = sa.table(stage, *[sa.column(table.c[c].name) for c in columns])
     statement = postgresql.insert(table).from_select([table.c[c] for c in columns], sa.select(*staged.c))
     statement = statement.on_conflict_do_update(
@@ -418,16 +379,6 @@ async def _upsert_by_copy(
         set_={c: statement.excluded[c] for c in columns[2:]},
     )
     await connection.execute(statement)
-
-
-async def _add_events(session: AsyncSession, connection: AsyncConnection, new_events: Sequence[Event]) -> None:
-    """Write `new_events` to the outbox: `COPY` for many on PostgreSQL, else `kit.outbox.add_events`."""
-    if not (is_postgresql(connection) and len(new_events) >= COPY_AT):
-        await add_events(session, outbox, new_events)
-        return
-    columns = ("id", "type", "tenant_id", "subject_id", "occurred_at", "data")
-    rows = [(e.id, e.type, e.tenant_id, e.subject_id, e.occurred_at, e.data) for e in new_events]
-    await _copy(connection, outbox, columns, rows)
 
 
 async def tombstone(
@@ -448,7 +399,7 @@ async def tombstone(
         )
         changed.extend((await connection.execute(statement)).mappings())
     new_events = [events.roster_deleted(kind.name, tenant_id, row["sourced_id"], dict(row)) for row in changed]
-    await _add_events(session, connection, new_events)
+    await add_events(session, outbox, new_events)
     return [row["sourced_id"] for row in changed]
 
 

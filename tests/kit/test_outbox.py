@@ -7,6 +7,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from kit.db import COPY_AT
 from kit.outbox import Event, add_events, relay_pending
 from services.profile_service.db import outbox
 from tests.conftest import Apps
@@ -103,6 +104,16 @@ class TestAddEvents:
     async def test_no_events_writes_nothing(self, apps: Apps) -> None:
         await write(apps, [])
         assert await unpublished_ids(apps) == []
+
+    async def test_a_large_batch_keeps_its_order_and_envelopes(self, apps: Apps) -> None:
+        batch = events(COPY_AT + 5)  # PostgreSQL takes this many with COPY
+        await write(apps, batch)
+
+        assert await unpublished_ids(apps) == [e.id for e in batch]
+        relay = RecordingRelay()
+        async with sessions(apps)() as session:
+            await relay_pending(session, outbox, relay, batch=len(batch))
+        assert [e.to_json() for e in relay.published] == [e.to_json() for e in batch]
 
 
 class TestRelayPending:
