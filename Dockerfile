@@ -22,4 +22,4 @@ USER plp
 
 EXPOSE 8000 8001 8002 8003
 
-CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000"]
+CMD ["uvicorn", "gateway.app:create_app", "--factory", "--host", "0.0.0.0", "--port", "8000", "--no-date-header"]

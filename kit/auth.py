@@ -27,6 +27,10 @@ from kit.settings import AppSettings
 
 ROLES = frozenset({"learner", "guardian", "teacher", "admin", "partner"})
 CLIENT_ROLES = frozenset({"partner"})
+XAPI_SCOPES = frozenset(
+    {"statements/write", "statements/read", "statements/read/mine", "state", "define", "profile", "all/read", "all"}
+)
+"""xAPI's OAuth scopes: API clients hold them (profile service), the LRS checks them (progress service)."""
 DEV_ALGORITHM = "EdDSA"
 
 

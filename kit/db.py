@@ -14,11 +14,13 @@ import orjson
 import sqlalchemy as sa
 from fastapi import Depends, Request
 from psycopg import sql as pg_sql
+from psycopg.types.json import set_json_dumps, set_json_loads
 from sqlalchemy import MetaData, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncSession as SaAsyncSession
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import SQLModel
@@ -36,6 +38,12 @@ NAMING_CONVENTION = {
 def make_registry() -> registry:
     """A fresh registry whose metadata names constraints by convention (stable migrations)."""
     return registry(metadata=MetaData(naming_convention=NAMING_CONVENTION))
+
+
+def table_of(model: type[Any]) -> sa.Table:
+    """The Core table of a SQLModel table class."""
+    table: sa.Table = model.__table__
+    return table
 
 
 JSON_TYPE = sa.JSON().with_variant(JSONB(), "postgresql")
@@ -100,7 +108,16 @@ def create_engine(url: str, *, pool_size: int = 10) -> AsyncEngine:
         engine = create_async_engine(url, **json_options)
         event.listen(engine.sync_engine, "connect", _set_sqlite_pragmas)
         return engine
-    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **json_options)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, **json_options)
+    event.listen(engine.sync_engine, "connect", _use_orjson_in_psycopg)
+    return engine
+
+
+def _use_orjson_in_psycopg(dbapi_connection: Any, _record: Any) -> None:
+    """JSON that bypasses SQLAlchemy's types (`COPY`, raw SQL) is (de)serialized with orjson too."""
+    driver = dbapi_connection.driver_connection
+    set_json_dumps(orjson.dumps, driver)
+    set_json_loads(orjson.loads, driver)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
@@ -144,10 +161,14 @@ def _copy_type(column: sa.ColumnElement[Any]) -> str:
         return "date"
     if isinstance(kind, sa.Integer):
         return "int8"
+    if isinstance(kind, sa.Float):
+        return "float8"
+    if isinstance(kind, sa.LargeBinary):
+        return "bytea"
     return "text"
 
 
-COPY_AT = 200
+COPY_AT = 10
 """From this many rows on, writing with `copy_rows` beats `INSERT` on PostgreSQL."""
 
 
@@ -172,3 +193,15 @@ async def copy_rows(
         copy.set_types([_copy_type(table.c[c]) for c in columns])
         for row in rows:
             await copy.write_row(row)
+
+
+async def insert_rows(session: AsyncSession | SaAsyncSession, table: sa.Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert `rows` (dicts keyed by column name) into `table`: `COPY` on PostgreSQL for big batches, else `INSERT`."""
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql" and len(rows) >= COPY_AT:
+        columns = list(rows[0])
+        await copy_rows(connection, table, columns, ([row[c] for c in columns] for row in rows))
+        return
+    await connection.execute(sa.insert(table), list(rows))

@@ -12,3 +12,4 @@ from fastapi import Path
 SOURCED_ID = r"^[A-Za-z0-9][A-Za-z0-9._:@\-]{0,254}$"
 
 LearnerIdPath = Annotated[str, Path(pattern=SOURCED_ID, description="The learner's sourcedId.")]
+ClassIdPath = Annotated[str, Path(pattern=SOURCED_ID, description="The class's sourcedId.")]

@@ -16,6 +16,7 @@ from kit.http import ServiceClient, segment
 from kit.identifiers import LearnerIdPath
 
 CacheKey = tuple[str, str, frozenset[str], frozenset[str], str]
+PAGE = 10_000
 
 
 class LearnerAccess:
@@ -26,6 +27,7 @@ class LearnerAccess:
         self.ttl_seconds = ttl_seconds
         self.max_entries = max_entries
         self._cache: OrderedDict[CacheKey, tuple[float, str]] = OrderedDict()
+        self._all_cache: dict[CacheKey, tuple[float, frozenset[str]]] = {}
 
     async def relation(self, principal: Principal, learner_id: str) -> str:
         """The caller's relation to the learner (self, guardian, teacher, admin, partner).
@@ -46,9 +48,32 @@ class LearnerAccess:
             self._cache.popitem(last=False)
         return relation
 
+    async def readable_learners(self, principal: Principal) -> frozenset[str]:
+        """Every learner the caller may read (from `/authz/learners`, all pages), cached like `relation`."""
+        key = (principal.tenant_id, principal.sub, principal.roles, principal.scopes, "*")
+        now = time.monotonic()
+        cached = self._all_cache.get(key)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        learners: set[str] = set()
+        offset = 0
+        while True:
+            params = {"limit": str(PAGE), "offset": str(offset)}
+            page = await self.profile.get("/authz/learners", principal.token, params)
+            learners.update(str(row["learnerSourcedId"]) for row in page)
+            if len(page) < PAGE:
+                break
+            offset += PAGE
+        found = frozenset(learners)
+        self._all_cache[key] = (now + self.ttl_seconds, found)
+        if len(self._all_cache) > self.max_entries // 100:
+            self._all_cache.pop(next(iter(self._all_cache)))
+        return found
+
     def forget(self) -> None:
         """Drop every cached answer (the roster changed wholesale)."""
         self._cache.clear()
+        self._all_cache.clear()
 
 
 async def readable_learner(

@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import BIGINT_ID, COPY_AT, JSON_TYPE, UtcDateTime, copy_rows
+from kit.db import BIGINT_ID, JSON_TYPE, UtcDateTime, insert_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,11 +65,7 @@ async def add_events(session: AsyncSession, outbox: sa.Table, events: Sequence[E
     if not events:
         return
     rows = [(e.id, e.type, e.tenant_id, e.subject_id, e.occurred_at, e.data) for e in events]
-    connection = await session.connection()
-    if connection.dialect.name == "postgresql" and len(rows) >= COPY_AT:
-        await copy_rows(connection, outbox, EVENT_COLUMNS, rows)
-        return
-    await connection.execute(sa.insert(outbox), [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
+    await insert_rows(session, outbox, [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
 
 
 class Relay(Protocol):

@@ -1,5 +1,8 @@
 """Per-request frame: an id for every request, one access log line, and a last-resort 500.
 
+The app, not the server, writes the `Date` header (so there is exactly one, as xAPI asks):
+run uvicorn with `--no-date-header`.
+
 It is the outermost middleware of every app, so even an unexpected error becomes a
 problem+json response that carries the request id (in the body and in `X-Request-ID`).
 """
@@ -7,6 +10,7 @@ problem+json response that carries the request id (in the body and in `X-Request
 import logging
 import time
 import uuid
+from email.utils import formatdate
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -23,7 +27,7 @@ def _request_id_from(scope: Scope) -> str:
 
 
 class RequestContextMiddleware:
-    """Gives each request an id (from `X-Request-ID` or new), echoes it, and logs one access line."""
+    """Gives each request an id (from `X-Request-ID` or new), echoes it with a `Date`, and logs one access line."""
 
     def __init__(self, app: ASGIApp, app_name: str | None = None) -> None:
         self.app = app
@@ -44,7 +48,10 @@ class RequestContextMiddleware:
             nonlocal status, response_started
             if message["type"] == "http.response.start":
                 status, response_started = message["status"], True
-                message["headers"] = [*message.get("headers", []), (b"x-request-id", request_id.encode())]
+                headers = list(message.get("headers", []))
+                if not any(name.lower() == b"date" for name, _ in headers):
+                    headers.append((b"date", formatdate(usegmt=True).encode()))
+                message["headers"] = [*headers, (b"x-request-id", request_id.encode())]
             await send(message)
 
         try:

@@ -1,5 +1,6 @@
 """The `plp` command line."""
 
+import dataclasses
 import json
 import sys
 from pathlib import Path
@@ -22,6 +23,8 @@ client_app = typer.Typer(help="Manage a district's API clients (partner tools)."
 app.add_typer(client_app, name="client")
 roster_app = typer.Typer(help="Load a district's roster.", no_args_is_help=True)
 app.add_typer(roster_app, name="roster")
+mastery_app = typer.Typer(help="Tune how mastery is estimated.", no_args_is_help=True)
+app.add_typer(mastery_app, name="mastery")
 
 
 @app.command()
@@ -149,6 +152,25 @@ def import_roster(
     typer.echo(json.dumps(summary))
     if job.state != "succeeded":
         raise typer.Exit(3)
+
+
+@mastery_app.command("fit")
+def fit_mastery(tenant: Annotated[str, typer.Option(help="The district id, e.g. riverbend.")]) -> None:
+    """Fit the BKT parameters (per competency, by EM) and learner weights on the tenant's stored evidence.
+
+    Later statements are estimated with them; the summary is JSON on the last line. Exits 1 when
+    the database is not migrated.
+    """
+    try:
+        summary = operations.fit_mastery(tenant)
+    except operations.NotMigratedError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(1) from exc
+    typer.echo(
+        f"fitted {summary.competencies} competencies on {summary.responses} responses "
+        f"(log-likelihood {summary.log_likelihood:.1f})"
+    )
+    typer.echo(json.dumps(dataclasses.asdict(summary)))
 
 
 @app.command("dev")

@@ -100,7 +100,7 @@ def run(ports: Ports, host: str = "127.0.0.1") -> int:
         for name, target in APPS.items():
             command = [
                 sys.executable, "-m", "uvicorn", target, "--factory",
-                "--host", host, "--port", str(ports.of(name)), "--no-access-log",
+                "--host", host, "--port", str(ports.of(name)), "--no-access-log", "--no-date-header",
             ]  # fmt: skip
             child = subprocess.Popen(
                 command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True

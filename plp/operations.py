@@ -19,6 +19,7 @@ from services.profile_service import demo as profile_demo
 from services.profile_service.models import ApiClient, ImportJob, Tenant
 from services.profile_service.settings import ProfileSettings
 from services.progress_service import demo as progress_demo
+from services.progress_service import mastery_fit
 from services.progress_service.settings import ProgressSettings
 
 
@@ -177,3 +178,18 @@ def import_roster(
     `kit.errors.BadRequestError` (bad tenant id). Row errors and crashes are in the returned job.
     """
     return asyncio.run(_import_roster(path, tenant_id, on_progress, database_url))
+
+
+async def _fit_mastery(tenant_id: str, database_url: str | None) -> mastery_fit.FitSummary:
+    engine = create_engine(database_url or ProgressSettings().resolved_database_url)
+    try:
+        await _check_at_head(engine, "progress")
+        async with make_sessionmaker(engine)() as session, session.begin():
+            return await mastery_fit.fit_tenant(session, tenant_id)
+    finally:
+        await engine.dispose()
+
+
+def fit_mastery(tenant_id: str, database_url: str | None = None) -> mastery_fit.FitSummary:
+    """Fit the tenant's mastery model on its stored evidence and keep the parameters; raises `NotMigratedError`."""
+    return asyncio.run(_fit_mastery(tenant_id, database_url))

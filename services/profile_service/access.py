@@ -128,3 +128,20 @@ def visible_learners(principal: Principal, today: date) -> SelectOfScalar[Roster
     if principal.has_role("teacher"):
         allowed.append(col(RosterUser.sourced_id).in_(taught_learner_ids(principal, today)))
     return query.where(sa.or_(*allowed) if allowed else sa.false())
+
+
+def class_learner_ids(principal: Principal, class_id: str, today: date) -> SelectOfScalar[str]:
+    """Ids of the learners actively enrolled in the class that the principal may read."""
+    return (
+        select(Enrollment.user_sourced_id)
+        .where(
+            col(Enrollment.tenant_id) == principal.tenant_id,
+            col(Enrollment.class_sourced_id) == class_id,
+            col(Enrollment.role) == STUDENT_ROLE,
+            _active(Enrollment, today),
+            col(Enrollment.user_sourced_id).in_(
+                visible_learners(principal, today).with_only_columns(col(RosterUser.sourced_id))
+            ),
+        )
+        .distinct()
+    )

@@ -12,6 +12,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import RowMapping
 
+from kit.db import table_of
 from services.profile_service import scopes
 from services.profile_service.models import (
     AcademicSession,
@@ -52,12 +53,6 @@ USER_ROLES = frozenset(
 )
 ENROLLMENT_ROLES = frozenset({"administrator", "proctor", "student", "teacher"})
 SEXES = frozenset({"male", "female", "unspecified", "other"})
-
-
-def table_of(model: type[Any]) -> sa.Table:
-    """The Core table of a SQLModel table class."""
-    table: sa.Table = model.__table__
-    return table
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from fastapi import Depends, Query
 from sqlalchemy.engine import RowMapping
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from services.profile_service.key_conditions import among
+from kit.key_conditions import among
 from services.profile_service.oneroster_errors import OneRosterError
 from services.profile_service.oneroster_filter import FilterError, parse_filter
 from services.profile_service.oneroster_kinds import Kind

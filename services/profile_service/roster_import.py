@@ -27,6 +27,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 from sqlmodel.sql.expression import SelectOfScalar
 
+from kit.db import table_of
 from services.profile_service import roster_store
 from services.profile_service.models import ImportJob, utc_now
 from services.profile_service.oneroster_csv import (
@@ -39,7 +40,7 @@ from services.profile_service.oneroster_csv import (
     csv_column,
     open_roster,
 )
-from services.profile_service.oneroster_kinds import KINDS, Kind, table_of
+from services.profile_service.oneroster_kinds import KINDS, Kind
 from services.profile_service.roster_store import RosterRecord
 
 logger = logging.getLogger(__name__)

@@ -21,10 +21,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.db import COPY_AT, copy_rows
+from kit.key_conditions import among, is_postgresql
 from kit.outbox import Event, add_events
 from services.profile_service import events
 from services.profile_service.db import outbox
-from services.profile_service.key_conditions import among, is_postgresql
 from services.profile_service.models import utc_now
 from services.profile_service.oneroster_kinds import KINDS, ChildList, Kind, Reference
 

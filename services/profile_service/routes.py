@@ -4,10 +4,16 @@ from fastapi import APIRouter, Request, Response, status
 
 from kit.auth import CurrentPrincipal
 from kit.db import SessionDep
-from kit.identifiers import LearnerIdPath
+from kit.identifiers import ClassIdPath, LearnerIdPath
 from kit.pagination import OffsetPageDep, set_page_headers
 from services.profile_service import service
-from services.profile_service.schemas import LearnerCreate, LearnerPublic, LearnerRelation
+from services.profile_service.schemas import (
+    LearnerCreate,
+    LearnerLookup,
+    LearnerLookupResult,
+    LearnerPublic,
+    LearnerRelation,
+)
 
 router = APIRouter()
 
@@ -53,3 +59,15 @@ async def learner_relation(
     """For the other services: may the caller read this learner, and as what (404 if not)."""
     relation = await service.relation_to_learner(session, principal, learner_id)
     return LearnerRelation(learner_sourced_id=learner_id, relation=relation)
+
+
+@router.post("/authz/learners/lookup", tags=["authorization"])
+async def lookup_learners(body: LearnerLookup, session: SessionDep, principal: CurrentPrincipal) -> LearnerLookupResult:
+    """For the progress service: which learners of the caller's tenant have these email addresses."""
+    return LearnerLookupResult(learners=await service.learner_ids_by_email(session, principal, body.emails))
+
+
+@router.get("/authz/classes/{class_id}/learners", tags=["authorization"])
+async def class_learners(class_id: ClassIdPath, session: SessionDep, principal: CurrentPrincipal) -> list[str]:
+    """For the other services: the sourcedIds of the class's active learners the caller may read."""
+    return await service.class_learners(session, principal, class_id)

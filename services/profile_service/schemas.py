@@ -45,3 +45,15 @@ class LearnerRelation(CamelModel):
 
     learner_sourced_id: str
     relation: str = Field(description="One of self, guardian, teacher, admin, partner.")
+
+
+class LearnerLookup(CamelModel):
+    """Email addresses to resolve to roster learners (xAPI actors identified by `mbox`)."""
+
+    emails: list[str] = Field(max_length=1000, description="Addresses, without `mailto:`; matched case-insensitively.")
+
+
+class LearnerLookupResult(CamelModel):
+    """The active learners found, by the address as it was sent; addresses with no learner are left out."""
+
+    learners: dict[str, str] = Field(description="Email address -> learner sourcedId.")

@@ -106,3 +106,30 @@ async def list_relations(
     ids = [learner.sourced_id for learner in learners]
     relations = await _relation(session, principal, ids)
     return [(learner_id, relations[learner_id]) for learner_id in ids], total
+
+
+async def learner_ids_by_email(session: AsyncSession, principal: Principal, emails: list[str]) -> dict[str, str]:
+    """The active learners of the caller's tenant with these addresses (API clients only: they record evidence)."""
+    if not principal.has_role("partner"):
+        raise ForbiddenError("Looking learners up by email is open to API clients only.")
+    wanted = {email.lower(): email for email in emails}
+    if not wanted:
+        return {}
+    rows = await session.exec(
+        select(sa.func.lower(col(RosterUser.email)), RosterUser.sourced_id).where(
+            col(RosterUser.tenant_id) == principal.tenant_id,
+            col(RosterUser.role) == access.STUDENT_ROLE,
+            col(RosterUser.status) == "active",
+            sa.func.lower(col(RosterUser.email)).in_(list(wanted)),
+        )
+    )
+    return {wanted[email]: sourced_id for email, sourced_id in rows}
+
+
+async def class_learners(session: AsyncSession, principal: Principal, class_id: str) -> list[str]:
+    """The class's active learners the caller may read; 404 when there are none (or no such class)."""
+    today = datetime.now(UTC).date()
+    learners = sorted(await session.exec(access.class_learner_ids(principal, class_id, today)))
+    if not learners:
+        raise NotFoundError(f"No class {class_id} with learners you may read.", field="class_id")
+    return learners

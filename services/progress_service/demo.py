@@ -6,14 +6,15 @@ changes nothing.
 """
 
 import uuid
+from typing import Any
 
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from kit.auth import Principal
-from services.progress_service import service
+from services.progress_service import statement_store
+from services.progress_service.evidence import COMPETENCY_EXTENSION
 from services.progress_service.models import Statement
-from services.progress_service.schemas import COMPETENCY_EXTENSION, StatementIn
 
 TENANT = "demo"
 LEARNERS = 240
@@ -24,7 +25,7 @@ SEEDER = Principal(
 )
 
 
-def demo_statements() -> list[StatementIn]:
+def demo_statements() -> list[dict[str, Any]]:
     """The demo statements, in a stable order with stable ids."""
     statements = []
     for number in range(1, LEARNERS + 1):
@@ -32,18 +33,16 @@ def demo_statements() -> list[StatementIn]:
         for competency in EARLY_COMPETENCIES[: number % 4]:
             for attempt in range(3):
                 statements.append(
-                    StatementIn.model_validate(
-                        {
-                            "id": str(uuid.uuid5(NAMESPACE, f"{learner}/{competency}/{attempt}")),
-                            "actor": {"account": {"homePage": "https://demo.plp.dev", "name": learner}},
-                            "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
-                            "object": {
-                                "id": f"https://demo.plp.dev/activities/{competency}/practice-{attempt + 1}",
-                                "definition": {"extensions": {COMPETENCY_EXTENSION: competency}},
-                            },
-                            "result": {"success": True},
-                        }
-                    )
+                    {
+                        "id": str(uuid.uuid5(NAMESPACE, f"{learner}/{competency}/{attempt}")),
+                        "actor": {"account": {"homePage": "https://demo.plp.dev", "name": learner}},
+                        "verb": {"id": "http://adlnet.gov/expapi/verbs/answered"},
+                        "object": {
+                            "id": f"https://demo.plp.dev/activities/{competency}/practice-{attempt + 1}",
+                            "definition": {"extensions": {COMPETENCY_EXTENSION: competency}},
+                        },
+                        "result": {"success": True},
+                    }
                 )
     return statements
 
@@ -53,7 +52,7 @@ async def seed_demo(session: AsyncSession) -> int:
     statements = demo_statements()
     found = await session.exec(select(Statement.id).where(col(Statement.tenant_id) == TENANT))
     existing = set(found)
-    missing = [s for s in statements if str(s.id) not in existing]
+    missing = [s for s in statements if s["id"] not in existing]
     if missing:
-        await service.record_statements(session, SEEDER, missing)
+        await statement_store.record_statements(session, SEEDER, "2.0.0", missing)
     return len(missing)

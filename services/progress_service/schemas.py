@@ -1,127 +1,75 @@
-"""Request and response bodies of the progress service.
+"""Response bodies of the progress service's own (non-xAPI) API, camelCase on the wire."""
 
-The statement model here accepts the core of an xAPI statement (actor, verb, object, result,
-context, timestamp); the full xAPI validation replaces it as the LRS grows.
-"""
+from datetime import datetime
+from typing import Any, Literal
 
-from datetime import UTC, datetime
-from typing import Annotated, Any
-from uuid import UUID
-
-from pydantic import AfterValidator, AnyUrl, BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field
 from pydantic.alias_generators import to_camel
 
-COMPETENCY_EXTENSION = "https://plp.dev/xapi/extensions/competency"
+Status = Literal["not_started", "in_progress", "mastered"]
+Method = Literal["bkt", "latest", "highest", "average", "decaying_average", "weighted_average", "n_times"]
 
 
-def _as_utc(value: datetime) -> datetime:
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+class CamelModel(BaseModel):
+    """Base for wire models: camelCase aliases, unknown fields refused."""
+
+    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True, extra="forbid")
 
 
-UtcTimestamp = Annotated[datetime, AfterValidator(_as_utc)]
-"""An ISO 8601 timestamp, normalised to UTC; one without a time zone is read as UTC."""
-
-
-class XapiModel(BaseModel):
-    """xAPI objects keep the spec's camelCase names and allow extra properties for now."""
-
-    model_config = ConfigDict(extra="allow", populate_by_name=True)
-
-
-class Account(XapiModel):
-    """An account on a system: `name` is the learner's roster sourcedId."""
-
-    home_page: AnyUrl = Field(alias="homePage")
-    name: str = Field(min_length=1, max_length=255)
-
-
-class Agent(XapiModel):
-    """The actor: identified by an account or an mbox."""
-
-    object_type: str = Field(default="Agent", alias="objectType")
-    account: Account | None = None
-    mbox: str | None = Field(default=None, pattern=r"^mailto:[^@\s]+@[^@\s]+$")
-
-    @model_validator(mode="after")
-    def one_identifier(self) -> "Agent":
-        """Exactly one inverse functional identifier."""
-        if (self.account is None) == (self.mbox is None):
-            raise ValueError("an agent needs exactly one of account or mbox")
-        return self
-
-
-class Verb(XapiModel):
-    """What the actor did."""
-
-    id: AnyUrl
-
-
-class ActivityDefinition(XapiModel):
-    """What the activity is; extensions may name the competencies it evidences."""
-
-    extensions: dict[str, Any] | None = None
-
-
-class Activity(XapiModel):
-    """The object of a statement."""
-
-    object_type: str = Field(default="Activity", alias="objectType")
-    id: AnyUrl
-    definition: ActivityDefinition | None = None
-
-
-class Score(XapiModel):
-    """A result score; `scaled` is in [-1, 1]."""
-
-    scaled: float | None = Field(default=None, ge=-1, le=1)
-
-
-class Result(XapiModel):
-    """How it went."""
-
-    success: bool | None = None
-    completion: bool | None = None
-    score: Score | None = None
-
-
-class StatementIn(XapiModel):
-    """An incoming xAPI statement."""
-
-    id: UUID | None = None
-    actor: Agent
-    verb: Verb
-    object: Activity
-    result: Result | None = None
-    timestamp: UtcTimestamp | None = None
-
-    def competency_ids(self) -> list[str]:
-        """The competencies this statement is evidence for (from the activity's extensions)."""
-        extensions = (self.object.definition.extensions if self.object.definition else None) or {}
-        value = extensions.get(COMPETENCY_EXTENSION)
-        if isinstance(value, str):
-            return [value]
-        if isinstance(value, list):
-            return [str(v) for v in value]
-        return []
-
-    def correctness(self) -> bool | None:
-        """Whether the response was correct, from `success` or else `score.scaled`."""
-        if self.result is None:
-            return None
-        if self.result.success is not None:
-            return self.result.success
-        if self.result.score is not None and self.result.score.scaled is not None:
-            return self.result.score.scaled >= 0.5
-        return None
-
-
-class MasteryPublic(BaseModel):
+class MasteryPublic(CamelModel):
     """One competency's mastery estimate for a learner."""
 
-    model_config = ConfigDict(alias_generator=to_camel, populate_by_name=True)
-
     competency_id: str
-    estimate: float = Field(description="P(known) under Bayesian Knowledge Tracing.")
-    status: str = Field(description="not_started, in_progress or mastered.")
-    evidence_count: int
-    last_evidence_at: datetime
+    framework_id: str = Field(description="The competency's framework, `*` when not known.")
+    estimate: float = Field(description="P(known) under Bayesian Knowledge Tracing, or the gradebook rule's score.")
+    status: Status = Field(description="not_started, in_progress or mastered.")
+    evidence_count: int = Field(description="Responses counted.")
+    last_evidence_at: datetime | None = Field(description="When the latest response was made.")
+
+
+class MasteryChangePublic(CamelModel):
+    """One update of an estimate and the statement that caused it."""
+
+    statement_id: str
+    correct: bool
+    old_estimate: float
+    estimate: float
+    status: Status
+    at: datetime = Field(description="The statement's timestamp.")
+
+
+class ClassMastery(CamelModel):
+    """A class's learners x competencies matrix (the teacher's heatmap); cells without evidence are null."""
+
+    learners: list[str] = Field(description="Row order: the learners the caller may read.")
+    competencies: list[str] = Field(description="Column order: the asked-for competencies, or all with evidence.")
+    estimates: list[list[float | None]] = Field(description="estimates[row][column].")
+    statuses: list[list[Status]] = Field(description="statuses[row][column]; `not_started` where no evidence.")
+    mastered_counts: list[int] = Field(description="Per competency: how many of the learners have mastered it.")
+
+
+class ProgressSummary(CamelModel):
+    """What a learner sees of their own progress this week (weeks start Monday, UTC)."""
+
+    mastered_this_week: int = Field(description="Competencies mastered since Monday and still mastered.")
+    active_day_streak: int = Field(description="Consecutive days with activity, up to today.")
+    minutes_this_week: float = Field(description="Time on task since Monday, from `result.duration`.")
+
+
+class MasteryPolicyBody(CamelModel):
+    """How a framework's competencies are judged."""
+
+    method: Method = Field(description="`bkt` (default) or a gradebook rule.")
+    options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="Rule options: `threshold` (score in [0, 1] that counts as mastered, default 0.8), "
+        "`weight` (share of the newest score in decaying_average and weighted_average, default 0.65), "
+        "`n` (scores at or above the threshold n_times needs, default 3).",
+    )
+
+
+class MasteryPolicyPublic(MasteryPolicyBody):
+    """A stored policy."""
+
+    framework_id: str
+    updated_at: datetime

@@ -1,0 +1,320 @@
+"""Storing statements: validation, immutability, voiding, index rows, attachments, mastery and events, atomically.
+
+A batch is stored whole or not at all. A statement id already stored with equivalent content is
+accepted without a second copy; with different content it is a conflict. Voiding marks the
+target (before or after it arrives) so queries skip it, and a voiding statement can never
+target another voiding statement.
+"""
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from kit.auth import Principal
+from kit.db import insert_if_absent, insert_rows, table_of
+from kit.errors import BadRequestError, ConflictError, ForbiddenError
+from kit.key_conditions import among
+from kit.outbox import Event, add_events
+from services.progress_service import documents, mastery
+from services.progress_service.access import is_self_agent
+from services.progress_service.db import outbox
+from services.progress_service.evidence import evidence_of
+from services.progress_service.learner_directory import LearnerDirectory
+from services.progress_service.models import Statement, StatementActivity, StatementAgent, StatementAttachment
+from services.progress_service.xapi_auth import DEFINE, STATEMENTS_WRITE, require_scope
+from services.progress_service.xapi_formats import Version, parse_timestamp
+from services.progress_service.xapi_multipart import Attachment
+from services.progress_service.xapi_statements import (
+    complete_statement,
+    is_voiding,
+    references,
+    statements_equivalent,
+)
+from services.progress_service.xapi_validation import XapiValidationError, validate_statement
+
+AUTHORITY_HOME_PAGE = "https://plp.dev/api-clients"
+"""The account home page of the `authority` the LRS writes: the credentials' `sub` is its name."""
+MAX_BATCH = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """The ids of a stored batch, in order, and which of them were new."""
+
+    ids: list[str]
+    new_ids: list[str]
+
+
+def format_stored(at: datetime) -> str:
+    """A `stored` value: UTC with milliseconds and `Z`."""
+    return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
+
+
+def authority_of(principal: Principal) -> dict[str, Any]:
+    """The Agent the LRS names as `authority`: the credentials that sent the statement."""
+    return {"objectType": "Agent", "account": {"homePage": AUTHORITY_HOME_PAGE, "name": principal.sub}}
+
+
+def validate_batch(statements: Sequence[Any], version: Version, single: bool) -> list[dict[str, Any]]:
+    """Every statement checked against the spec, or a 400 naming the first broken rule."""
+    if not statements:
+        raise BadRequestError("Send at least one statement.", field="statements")
+    if len(statements) > MAX_BATCH:
+        raise BadRequestError(f"Send at most {MAX_BATCH} statements per request.", field="statements")
+    for index, statement in enumerate(statements):
+        try:
+            validate_statement(statement, version, path="" if single else f"[{index}]")
+        except XapiValidationError as exc:
+            raise BadRequestError(str(exc), field=exc.path or "statement") from exc
+    return list(statements)
+
+
+def check_may_write(principal: Principal, statements: Sequence[dict[str, Any]]) -> None:
+    """API clients with a write scope write for anyone in their tenant; learners only about themselves."""
+    if principal.has_role("partner"):
+        require_scope(principal, STATEMENTS_WRITE, "Recording statements")
+        return
+    if principal.has_role("learner") and all(is_self_agent(principal, s["actor"]) for s in statements):
+        return
+    raise ForbiddenError("You may record statements only about yourself.", field="actor")
+
+
+async def record_statements(
+    session: AsyncSession,
+    principal: Principal,
+    version: Version,
+    statements: list[dict[str, Any]],
+    attachments: Sequence[Attachment] = (),
+    directory: LearnerDirectory | None = None,
+) -> Outcome:
+    """Store a validated batch atomically (see the module docstring); returns the ids in order.
+
+    `directory` resolves actors identified by `mbox` to roster learners (API clients' batches only).
+    """
+    check_may_write(principal, statements)
+    ids = [str(s["id"]).lower() if "id" in s else str(uuid.uuid4()) for s in statements]
+    if len(set(ids)) != len(ids):
+        raise BadRequestError("A batch may not repeat a statement id.", field="id")
+    targets = {str(s["object"]["id"]).lower(): i for i, s in zip(ids, statements, strict=True) if is_voiding(s)}
+    known = await _known(session, principal.tenant_id, ids, list(targets))
+    if targets and not principal.has_role("partner"):
+        await _check_own_targets(session, principal, targets)
+    for statement_id, statement in zip(ids, statements, strict=True):
+        stored = known.bodies.get(statement_id)
+        if stored is not None and not statements_equivalent(stored, statement):
+            raise ConflictError(f"Statement {statement_id} is stored already with other content.", field="id")
+    batch = {i: s for i, s in zip(ids, statements, strict=True) if i not in known.bodies}
+    for target, voider in targets.items():
+        if target in known.voiding or is_voiding(batch.get(target, {"verb": {}})):
+            raise BadRequestError(
+                f"Statement {voider} voids {target}, which is itself a voiding statement.", field="object.id"
+            )
+    if batch:
+        emails = await _learner_emails(principal, batch.values(), directory)
+        await _store_new(session, principal, version, batch, attachments, known.voided | set(targets), emails)
+    return Outcome(ids=ids, new_ids=list(batch))
+
+
+async def _check_own_targets(session: AsyncSession, principal: Principal, targets: dict[str, str]) -> None:
+    """A learner voids only statements stored about themselves (not others', nor ones not stored yet)."""
+    rows = await session.exec(
+        select(Statement.id, Statement.learner_id).where(
+            col(Statement.tenant_id) == principal.tenant_id, col(Statement.id).in_(list(targets))
+        )
+    )
+    own = {statement_id for statement_id, learner_id in rows if learner_id == principal.sub}
+    others = sorted(set(targets) - own)
+    if others:
+        raise ForbiddenError(f"You may void only your own stored statements, not {others[0]}.", field="object.id")
+
+
+@dataclass(frozen=True, slots=True)
+class _Known:
+    """What is stored already about a batch: bodies of its ids, which targets void, which ids are voided."""
+
+    bodies: dict[str, dict[str, Any]]
+    voiding: set[str]
+    voided: set[str]
+
+
+async def _known(session: AsyncSession, tenant_id: str, ids: list[str], targets: list[str]) -> _Known:
+    """One query for the stored statements among the batch's ids and voiding targets, and their voiders."""
+    connection = await session.connection()
+    table: sa.Table = table_of(Statement)
+    rows = await connection.execute(
+        sa.select(table.c.id, table.c.body, table.c.voiding, table.c.statement_ref).where(
+            table.c.tenant_id == tenant_id,
+            sa.or_(
+                *among(connection, table.c.id, ids + targets),
+                sa.and_(table.c.voiding, sa.or_(*among(connection, table.c.statement_ref, ids))),
+            ),
+        )
+    )
+    bodies: dict[str, dict[str, Any]] = {}
+    voiding: set[str] = set()
+    voided: set[str] = set()
+    wanted = set(ids)
+    for statement_id, body, is_voider, target in rows:
+        if statement_id in wanted:
+            bodies[statement_id] = body
+        if is_voider:
+            voiding.add(statement_id)
+            if target in wanted:
+                voided.add(target)
+    return _Known(bodies, voiding, voided)
+
+
+async def _store_new(
+    session: AsyncSession,
+    principal: Principal,
+    version: Version,
+    batch: dict[str, dict[str, Any]],
+    attachments: Sequence[Attachment],
+    voided: set[str],
+    emails: dict[str, str],
+) -> None:
+    """Insert the new statements (those in `voided` marked so) with their index rows, mastery and events."""
+    tenant_id = principal.tenant_id
+    voided_targets = {str(s["object"]["id"]).lower() for s in batch.values() if is_voiding(s)}
+    now = datetime.now(UTC)
+    now = now.replace(microsecond=now.microsecond // 1000 * 1000)  # as `stored` says: to the millisecond
+    stored = format_stored(now)
+    authority = authority_of(principal)
+    rows: list[dict[str, Any]] = []
+    completed: dict[str, dict[str, Any]] = {}
+    for statement_id, statement in batch.items():
+        body = complete_statement(statement, version, statement_id=statement_id, stored=stored, authority=authority)
+        completed[statement_id] = body
+        refs = references(body)
+        rows.append(
+            {
+                "tenant_id": tenant_id,
+                "id": statement_id,
+                "learner_id": _learner_of(body["actor"], emails),
+                "verb_id": body["verb"]["id"],
+                "registration": refs.registration,
+                "statement_ref": refs.statement_ref,
+                "voiding": is_voiding(body),
+                "voided": statement_id in voided,
+                "credential": principal.sub,
+                "has_attachments": bool(body.get("attachments")),
+                "timestamp": parse_timestamp(body["timestamp"]),
+                "stored": now,
+                "body": body,
+            }
+        )
+    await insert_rows(session, table_of(Statement), rows)
+    await _add_index_rows(session, tenant_id, completed)
+    if voided_targets:
+        await (await session.connection()).execute(
+            sa.update(table_of(Statement))
+            .where(col(Statement.tenant_id) == tenant_id, col(Statement.id).in_(sorted(voided_targets)))
+            .values(voided=True)
+        )
+    if principal.has_scope(*DEFINE):
+        await documents.merge_activity_definitions(session, tenant_id, _definitions(completed.values()))
+    await _store_attachments(session, tenant_id, attachments)
+    events = [
+        Event("progress.statement.recorded", tenant_id, row["learner_id"] or "", {"statementId": row["id"]})
+        for row in rows
+    ]
+    observations = [
+        mastery.Observation(row["learner_id"], row["id"], evidence_of(row["body"]), row["timestamp"])
+        for row in rows
+        if row["learner_id"] and not row["voiding"] and not row["voided"]
+    ]
+    events.extend(await mastery.record_observations(session, tenant_id, observations))
+    if voided_targets:
+        events.extend(await mastery.forget_statements(session, tenant_id, voided_targets))
+    await add_events(session, outbox, events)
+
+
+async def _add_index_rows(session: AsyncSession, tenant_id: str, statements: dict[str, dict[str, Any]]) -> None:
+    agents: list[dict[str, Any]] = []
+    activities: list[dict[str, Any]] = []
+    for statement_id, body in statements.items():
+        refs = references(body)
+        agents.extend(
+            {"tenant_id": tenant_id, "ifi": ifi, "statement_id": statement_id, "direct": ifi in refs.agents}
+            for ifi in refs.agents | refs.related_agents
+        )
+        activities.extend(
+            {
+                "tenant_id": tenant_id,
+                "activity_id": activity,
+                "statement_id": statement_id,
+                "direct": activity in refs.activities,
+            }
+            for activity in refs.activities | refs.related_activities
+        )
+    await insert_rows(session, table_of(StatementAgent), agents)
+    await insert_rows(session, table_of(StatementActivity), activities)
+
+
+async def _store_attachments(session: AsyncSession, tenant_id: str, attachments: Sequence[Attachment]) -> None:
+    for attachment in {a.sha2: a for a in attachments}.values():
+        await insert_if_absent(
+            session,
+            StatementAttachment,
+            {
+                "tenant_id": tenant_id,
+                "sha2": attachment.sha2,
+                "content_type": attachment.content_type,
+                "content": attachment.content,
+            },
+        )
+
+
+def _definitions(statements: Any) -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for body in statements:
+        for activity in _activities_of(body):
+            if isinstance(activity.get("definition"), dict):
+                found[activity["id"]] = documents.merge_definition(
+                    found.get(activity["id"], {}), activity["definition"]
+                )
+    return found
+
+
+def _activities_of(body: dict[str, Any]) -> list[dict[str, Any]]:
+    activities: list[dict[str, Any]] = []
+    target = body.get("object", {})
+    if target.get("objectType", "Activity") == "Activity":
+        activities.append(target)
+    for value in ((body.get("context") or {}).get("contextActivities") or {}).values():
+        activities.extend(value if isinstance(value, list) else [value])
+    return activities
+
+
+def _mbox_email(actor: dict[str, Any]) -> str | None:
+    mbox = actor.get("mbox")
+    if actor.get("objectType") == "Group" or not isinstance(mbox, str):
+        return None
+    return mbox.removeprefix("mailto:").lower()
+
+
+async def _learner_emails(
+    principal: Principal, statements: Iterable[dict[str, Any]], directory: LearnerDirectory | None
+) -> dict[str, str]:
+    """Learners of the batch's `mbox` actors, looked up for API clients' batches."""
+    emails = {email for s in statements if (email := _mbox_email(s["actor"])) is not None}
+    if not emails or directory is None or not principal.has_role("partner"):
+        return {}
+    return await directory.by_email(principal, emails)
+
+
+def _learner_of(actor: dict[str, Any], emails: dict[str, str]) -> str | None:
+    """The roster learner an actor is: an account's `name` is the sourcedId; an `mbox` is looked up by address."""
+    if actor.get("objectType") == "Group":
+        return None
+    account = actor.get("account")
+    if isinstance(account, dict):
+        return str(account["name"])[:255]
+    email = _mbox_email(actor)
+    return emails.get(email) if email is not None else None
