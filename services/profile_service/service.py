@@ -112,7 +112,9 @@ async def learner_ids_by_email(session: AsyncSession, principal: Principal, emai
     """The active learners of the caller's tenant with these addresses (API clients only: they record evidence)."""
     if not principal.has_role("partner"):
         raise ForbiddenError("Looking learners up by email is open to API clients only.")
-    wanted = {email.lower(): email for email in emails}
+    wanted: dict[str, list[str]] = {}
+    for email in emails:
+        wanted.setdefault(email.lower(), []).append(email)
     if not wanted:
         return {}
     rows = await session.exec(
@@ -123,7 +125,7 @@ async def learner_ids_by_email(session: AsyncSession, principal: Principal, emai
             sa.func.lower(col(RosterUser.email)).in_(list(wanted)),
         )
     )
-    return {wanted[email]: sourced_id for email, sourced_id in rows}
+    return {sent: sourced_id for email, sourced_id in rows for sent in wanted[email]}
 
 
 async def class_learners(session: AsyncSession, principal: Principal, class_id: str) -> list[str]:

@@ -325,14 +325,32 @@ def _logit(p: Floats) -> Floats:
     return np.asarray(np.log(p / (1 - p)), dtype=np.float64)
 
 
+def _penalized_ll(x: Floats, y: Floats, w: Floats, ridge: float) -> float:
+    z = w @ x
+    return float(np.mean(y * z - np.logaddexp(0.0, z)) - ridge * (w @ w) / 2)
+
+
 def _logistic(x: Floats, y: Floats, w: Floats, ridge: float = 1e-6) -> Floats:
-    """Logistic regression by Newton's method from w, x holding one feature per row."""
+    """Logistic regression by damped Newton steps from w (x holds one feature per row).
+
+    A step is halved until the penalized log-likelihood improves, so a poor start (or nearly
+    separable data) cannot throw the weights to infinity.
+    """
+    current = _penalized_ll(x, y, w, ridge)
     for _ in range(50):
-        p = 1 / (1 + np.exp(-(w @ x)))
+        p = np.exp(-np.logaddexp(0.0, -(w @ x)))  # the sigmoid, without overflow
         gradient = x @ (p - y) / len(y) + ridge * w
         hessian = (x * (p * (1 - p))) @ x.T / len(y) + ridge * np.eye(len(w))
         step = np.linalg.solve(hessian, gradient)
-        w = w - step
+        for _ in range(30):
+            candidate = w - step
+            value = _penalized_ll(x, y, candidate, ridge)
+            if value >= current:
+                break
+            step = step / 2
+        else:
+            break
+        w, current = candidate, value
         if np.abs(step).max() < 1e-9:
             break
     return w
@@ -368,7 +386,8 @@ def _fit_weights(
     for r in rates:
         for m in pseudo_counts:
             x = np.stack(base + [recent[r] if t == "recent" else ability[m] for t in used])
-            w = _logistic(x, y, w)  # warm start from the previous grid point
+            fitted = _logistic(x, y, w)  # warm start from the previous grid point
+            w = fitted if np.all(np.isfinite(fitted)) else _logistic(x, y, np.zeros_like(w))
             z = w @ x[:, judged]
             ll = float(np.mean(y[judged] * z - np.logaddexp(0, z)))
             if ll > best_ll:

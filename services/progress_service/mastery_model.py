@@ -17,7 +17,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from services.progress_service import bkt, mastery_rules
 from services.progress_service.mastery_store import Estimate
-from services.progress_service.models import CompetencyModel, MasteryChange, MasteryPolicy
+from services.progress_service.models import CompetencyModel, Mastery, MasteryChange, MasteryPolicy
 
 DEFAULT_PARAMS = bkt.BktParams()
 WEIGHTS_KEY = "*"
@@ -75,7 +75,7 @@ class Models:
         row.estimate, row.evidence_count, row.status, row.state, row.last_evidence_at = 0.0, 0, "not_started", {}, None
         for change in history:
             old = row.estimate
-            change.expected = self.apply(row, change.correct, None, change.at)
+            change.expected = self.apply(row, change.correct, change.score, change.at)
             change.old_estimate, change.estimate, change.status = old, row.estimate, row.status
 
 
@@ -117,3 +117,29 @@ async def learner_state(session: AsyncSession, tenant_id: str, learner_id: str, 
     for answer in reversed(list(latest)):
         recent += rate * ((1.0 if answer else 0.0) - recent)
     return bkt.LearnerState(recent=recent, residual_sum=float(residual), responses=int(count))
+
+
+async def predict(
+    session: AsyncSession, tenant_id: str, learner_id: str, competency_id: str
+) -> tuple[float, dict[str, float]]:
+    """P(the learner's next response on the competency is correct) and each term's share of its log-odds."""
+    models = await models_for(session, tenant_id, [competency_id])
+    params = models.params.get(competency_id, models.default)
+    row = (
+        await session.exec(
+            select(Mastery).where(
+                col(Mastery.tenant_id) == tenant_id,
+                col(Mastery.learner_id) == learner_id,
+                col(Mastery.competency_id) == competency_id,
+            )
+        )
+    ).first()
+    state = (
+        bkt.CompetencyState(p_known=row.estimate, evidence_count=row.evidence_count)
+        if row is not None and row.evidence_count
+        else bkt.new_competency_state(params)
+    )
+    learner = await learner_state(session, tenant_id, learner_id, models.weights.recent_rate)
+    return bkt.predict_correct(state, learner, params, models.weights), bkt.terms(
+        state, learner, params, models.weights
+    )

@@ -63,14 +63,23 @@ def week_start(today: date) -> datetime:
 
 
 async def mastered_since(session: AsyncSession, tenant_id: str, learner_id: str, since: datetime) -> int:
-    """How many competencies the learner reached mastery in since `since` (and still holds)."""
+    """How many competencies the learner newly reached mastery in since `since` (and still holds)."""
+    previous = (
+        sa.func.lag(col(MasteryChange.status))
+        .over(partition_by=col(MasteryChange.competency_id), order_by=col(MasteryChange.seq))
+        .label("previous")
+    )
+    changes = (
+        select(MasteryChange.competency_id, MasteryChange.status, MasteryChange.at, previous)
+        .where(col(MasteryChange.tenant_id) == tenant_id, col(MasteryChange.learner_id) == learner_id)
+        .subquery()
+    )
     crossed = (
-        select(MasteryChange.competency_id)
+        sa.select(changes.c.competency_id)
         .where(
-            col(MasteryChange.tenant_id) == tenant_id,
-            col(MasteryChange.learner_id) == learner_id,
-            col(MasteryChange.at) >= since,
-            col(MasteryChange.status) == "mastered",
+            changes.c.at >= since,
+            changes.c.status == "mastered",
+            sa.or_(changes.c.previous.is_(None), changes.c.previous != "mastered"),
         )
         .distinct()
     )

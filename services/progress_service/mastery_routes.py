@@ -11,13 +11,14 @@ from kit.http import ServiceClient, segment
 from kit.identifiers import ClassIdPath
 from kit.learner_access import ReadableLearnerId
 from kit.pagination import OffsetPageDep, set_page_headers
-from services.progress_service import mastery_policies, mastery_reads
+from services.progress_service import mastery_model, mastery_policies, mastery_reads
 from services.progress_service.schemas import (
     ClassMastery,
     MasteryChangePublic,
     MasteryPolicyBody,
     MasteryPolicyPublic,
     MasteryPublic,
+    PredictionPublic,
     ProgressSummary,
     Status,
 )
@@ -63,6 +64,15 @@ async def learner_mastery_history(
     return [MasteryChangePublic.model_validate(row, from_attributes=True) for row in rows]
 
 
+@router.get("/learners/{learner_id}/mastery/{competency_id}/prediction")
+async def learner_prediction(
+    learner_id: ReadableLearnerId, competency_id: CompetencyPath, session: SessionDep, principal: CurrentPrincipal
+) -> PredictionPublic:
+    """P(the learner's next response on the competency is correct) under the fitted model, term by term."""
+    p_correct, terms = await mastery_model.predict(session, principal.tenant_id, learner_id, competency_id)
+    return PredictionPublic(competency_id=competency_id, p_correct=p_correct, terms=terms)
+
+
 @router.get("/learners/{learner_id}/progress")
 async def learner_progress(
     learner_id: ReadableLearnerId, session: SessionDep, principal: CurrentPrincipal
@@ -91,7 +101,7 @@ async def class_mastery(
     profile: ServiceClient = request.app.state.profile
     learners: list[str] = await profile.get(f"/authz/classes/{segment(class_id)}/learners", principal.token)
     rows = await mastery_reads.class_matrix(session, principal.tenant_id, learners, competency)
-    competencies = list(competency) or sorted({row.competency_id for row in rows})
+    competencies = list(dict.fromkeys(competency)) or sorted({row.competency_id for row in rows})
     column = {c: i for i, c in enumerate(competencies)}
     line = {learner: i for i, learner in enumerate(learners)}
     estimates: list[list[float | None]] = [[None] * len(competencies) for _ in learners]

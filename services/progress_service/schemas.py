@@ -73,3 +73,14 @@ class MasteryPolicyPublic(MasteryPolicyBody):
 
     framework_id: str
     updated_at: datetime
+
+
+class PredictionPublic(CamelModel):
+    """How likely the learner is to answer the competency's next item correctly, and why."""
+
+    competency_id: str
+    p_correct: float = Field(description="P(next response correct), all terms combined.")
+    terms: dict[str, float] = Field(
+        description="Each term's share of the log-odds: `competency` (BKT on this competency's evidence), "
+        "`recent` (the learner's latest answers anywhere), `ability` (their surprise so far), `intercept`."
+    )

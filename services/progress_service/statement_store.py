@@ -31,6 +31,7 @@ from services.progress_service.xapi_auth import DEFINE, STATEMENTS_WRITE, requir
 from services.progress_service.xapi_formats import Version, parse_timestamp
 from services.progress_service.xapi_multipart import Attachment
 from services.progress_service.xapi_statements import (
+    References,
     complete_statement,
     is_voiding,
     references,
@@ -188,10 +189,11 @@ async def _store_new(
     authority = authority_of(principal)
     rows: list[dict[str, Any]] = []
     completed: dict[str, dict[str, Any]] = {}
+    referenced: dict[str, References] = {}
     for statement_id, statement in batch.items():
         body = complete_statement(statement, version, statement_id=statement_id, stored=stored, authority=authority)
         completed[statement_id] = body
-        refs = references(body)
+        refs = referenced[statement_id] = references(body)
         rows.append(
             {
                 "tenant_id": tenant_id,
@@ -210,7 +212,7 @@ async def _store_new(
             }
         )
     await insert_rows(session, table_of(Statement), rows)
-    await _add_index_rows(session, tenant_id, completed)
+    await _add_index_rows(session, tenant_id, referenced)
     if voided_targets:
         await (await session.connection()).execute(
             sa.update(table_of(Statement))
@@ -235,11 +237,11 @@ async def _store_new(
     await add_events(session, outbox, events)
 
 
-async def _add_index_rows(session: AsyncSession, tenant_id: str, statements: dict[str, dict[str, Any]]) -> None:
+async def _add_index_rows(session: AsyncSession, tenant_id: str, referenced: dict[str, References]) -> None:
+    """The rows the `agent` and `activity` filters find statements by."""
     agents: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
-    for statement_id, body in statements.items():
-        refs = references(body)
+    for statement_id, refs in referenced.items():
         agents.extend(
             {"tenant_id": tenant_id, "ifi": ifi, "statement_id": statement_id, "direct": ifi in refs.agents}
             for ifi in refs.agents | refs.related_agents

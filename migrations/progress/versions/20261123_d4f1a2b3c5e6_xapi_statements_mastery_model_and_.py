@@ -39,6 +39,7 @@ def upgrade() -> None:
         sa.Column("competency_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
         sa.Column("statement_id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("correct", sa.Boolean(), nullable=False),
+        sa.Column("score", sa.Float(), nullable=True),
         sa.Column("expected", sa.Float(), nullable=False),
         sa.Column("old_estimate", sa.Float(), nullable=False),
         sa.Column("estimate", sa.Float(), nullable=False),

@@ -39,6 +39,7 @@ class MasteryChange(ProgressTable, table=True):
     competency_id: str = Field(max_length=255)
     statement_id: str = Field(max_length=36)
     correct: bool
+    score: float | None = Field(default=None, description="`result.score.scaled`, when the statement had one.")
     expected: float = Field(description="P(correct) the competency's model gave this response before it was seen.")
     old_estimate: float
     estimate: float
