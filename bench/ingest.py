@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import orjson
 import psycopg
+import psycopg.sql
 from sqlalchemy.engine import make_url
 
 from kit.auth import ensure_dev_signing_key, issue_token
@@ -176,10 +177,9 @@ async def _bare_insert(url: str, batches: list[bytes], seconds: float) -> float:
             for batch in rows:
                 if time.perf_counter() >= deadline:
                     break
-                values = ", ".join(["(%s, %s)"] * len(batch))
-                await conn.execute(
-                    f"INSERT INTO bare_statement (id, body) VALUES {values}", [v for r in batch for v in r]
-                )  # noqa: S608
+                values = psycopg.sql.SQL(", ").join([psycopg.sql.SQL("(%s, %s)")] * len(batch))
+                query = psycopg.sql.SQL("INSERT INTO bare_statement (id, body) VALUES {}").format(values)
+                await conn.execute(query, [v for r in batch for v in r])
                 await conn.commit()
                 inserted += len(batch)
 

@@ -51,7 +51,9 @@ class TestNextSteps:
     ) -> None:
         await make_roster(apps.profile, "t1")
         lms = tokens.headers("lms", "partner", scopes=WRITE)
-        recorded = await progress.post("/xapi/statements", json=[statement("l-a1", "3.NF.A.1")] * 2, headers=lms | VERSION)
+        recorded = await progress.post(
+            "/xapi/statements", json=[statement("l-a1", "3.NF.A.1")] * 2, headers=lms | VERSION
+        )
         assert recorded.status_code == 200, recorded.text
 
         response = await pathway.get("/learners/l-a1/next-steps", headers=tokens.headers("t-a", "teacher"))
