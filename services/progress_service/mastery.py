@@ -1,6 +1,6 @@
 """Mastery updates in the statement's transaction: one estimate per learner x competency, its history and events.
 
-Rows are created at the prior, then locked in key order (PostgreSQL `FOR UPDATE`; SQLite has one
+Rows are created at `not_started`, then locked in key order (PostgreSQL `FOR UPDATE`; SQLite has one
 writer at a time), so concurrent batches about the same learner apply one after the other and
 never lose an update. Each change is kept in `mastery_change` and announced as `mastery.updated`.
 """

@@ -40,25 +40,24 @@ class Estimate:
     state: dict[str, Any] = field(default_factory=dict)
 
 
+# The batch travels as one JSON parameter: cheaper for the driver than one array per column.
 _PG_CREATE = sa.text(
     "INSERT INTO mastery (tenant_id, learner_id, competency_id, framework_id, estimate, evidence_count, status, state)"
     " SELECT :tenant, u.l, u.c, u.f, 0, 0, 'not_started', '{}'::jsonb"
-    " FROM unnest(CAST(:learners AS text[]), CAST(:competencies AS text[]), CAST(:frameworks AS text[])) AS u(l, c, f)"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(l text, c text, f text)"
     " ORDER BY u.l, u.c ON CONFLICT DO NOTHING"
 )
 _PG_LOCK = sa.text(
     "SELECT m.learner_id, m.competency_id, m.framework_id, m.estimate, m.evidence_count, m.status,"
     " m.last_evidence_at, m.state"
-    " FROM unnest(CAST(:learners AS text[]), CAST(:competencies AS text[])) WITH ORDINALITY AS u(l, c, i)"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(l text, c text)"
     " CROSS JOIN LATERAL (SELECT * FROM mastery x WHERE x.tenant_id = :tenant AND x.learner_id = u.l"
-    " AND x.competency_id = u.c FOR UPDATE) AS m ORDER BY u.i"
+    " AND x.competency_id = u.c FOR UPDATE) AS m ORDER BY m.learner_id, m.competency_id"
 )
 _PG_WRITE = sa.text(
-    "UPDATE mastery m SET estimate = u.e, evidence_count = u.n, status = u.s, last_evidence_at = u.t,"
-    " state = u.j::jsonb"
-    " FROM unnest(CAST(:learners AS text[]), CAST(:competencies AS text[]), CAST(:estimates AS float8[]),"
-    " CAST(:counts AS int[]), CAST(:statuses AS text[]), CAST(:times AS timestamptz[]), CAST(:states AS text[]))"
-    " AS u(l, c, e, n, s, t, j)"
+    "UPDATE mastery m SET estimate = u.e, evidence_count = u.n, status = u.s, last_evidence_at = u.t, state = u.j"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb))"
+    " AS u(l text, c text, e float8, n int, s text, t timestamptz, j jsonb)"
     " WHERE m.tenant_id = :tenant AND m.learner_id = u.l AND m.competency_id = u.c"
 )
 
@@ -71,10 +70,9 @@ async def lock_estimates(
     learners = [k[0] for k in keys]
     competencies = [k[1] for k in keys]
     if connection.dialect.name == "postgresql":
-        names = [frameworks[k] for k in keys]
-        params = {"tenant": tenant_id, "learners": learners, "competencies": competencies}
-        await connection.execute(_PG_CREATE, params | {"frameworks": names})
-        rows = (await connection.execute(_PG_LOCK, params)).all()
+        batch = orjson.dumps([{"l": k[0], "c": k[1], "f": frameworks[k]} for k in keys]).decode()
+        await connection.execute(_PG_CREATE, {"tenant": tenant_id, "rows": batch})
+        rows = (await connection.execute(_PG_LOCK, {"tenant": tenant_id, "rows": batch})).all()
     else:
         fresh = [
             {"tenant_id": tenant_id, "learner_id": k[0], "competency_id": k[1], "framework_id": frameworks[k]}
@@ -97,19 +95,12 @@ async def write_estimates(connection: AsyncConnection, tenant_id: str, estimates
     if not estimates:
         return
     if connection.dialect.name == "postgresql":
-        await connection.execute(
-            _PG_WRITE,
-            {
-                "tenant": tenant_id,
-                "learners": [e.learner_id for e in estimates],
-                "competencies": [e.competency_id for e in estimates],
-                "estimates": [e.estimate for e in estimates],
-                "counts": [e.evidence_count for e in estimates],
-                "statuses": [e.status for e in estimates],
-                "times": [e.last_evidence_at for e in estimates],
-                "states": [orjson.dumps(e.state).decode() for e in estimates],
-            },
-        )
+        batch = [
+            {"l": e.learner_id, "c": e.competency_id, "e": e.estimate, "n": e.evidence_count}
+            | {"s": e.status, "t": e.last_evidence_at, "j": e.state}
+            for e in estimates
+        ]
+        await connection.execute(_PG_WRITE, {"tenant": tenant_id, "rows": orjson.dumps(batch).decode()})
         return
     statement = (
         sa.update(TABLE)

@@ -1,7 +1,7 @@
 """Reading statements: the GET filters, who may see what, and `more` cursors that stay consistent.
 
 Results are ordered by `stored` (newest first unless `ascending`), ties broken by arrival order
-(`seq`). The first page fixes a snapshot (the highest `seq` then stored) and each `more` link
+(`id`). The first page fixes a snapshot (its time: later statements are left out) and each `more` link
 carries the query, that snapshot and the last row's position, so later pages neither repeat
 nor skip statements while new ones arrive. Cursors hold no secret and no grant: every page is
 authorized again with the caller's own credentials, so a cursor keeps working as long as the
@@ -11,7 +11,7 @@ caller may read, well beyond the 24 hours the spec asks for.
 import base64
 import binascii
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import orjson
@@ -22,6 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.db import UtcDateTime
 from kit.errors import BadRequestError
 from services.progress_service.models import Statement, StatementActivity, StatementAgent
+from services.progress_service.statement_store import credential_of_authority
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1_000
@@ -44,8 +45,8 @@ class StatementFilter:
     format: Format = "exact"
     attachments: bool = False
     ascending: bool = False
-    snapshot: int | None = None
-    after: tuple[datetime, int] | None = None
+    snapshot: datetime | None = None
+    after: tuple[datetime, str] | None = None
     learners: frozenset[str] | None = field(default=None, compare=False)
     credential: str | None = field(default=None, compare=False)
 
@@ -71,7 +72,11 @@ def _matching(tenant_id: str, query: StatementFilter) -> sa.Select[tuple[str]]:
         )
         if not query.related_agents:
             agents = agents.where(col(StatementAgent.direct))
-        conditions.append(col(Statement.id).in_(agents))
+        named: sa.ColumnElement[bool] = col(Statement.id).in_(agents)
+        credential = credential_of_authority(query.agent)
+        if query.related_agents and credential is not None:  # the authority the LRS wrote
+            named = sa.or_(named, col(Statement.credential) == credential)
+        conditions.append(named)
     if query.activity is not None:
         activities = select(StatementActivity.statement_id).where(
             col(StatementActivity.tenant_id) == tenant_id, col(StatementActivity.activity_id) == query.activity
@@ -105,15 +110,13 @@ async def find_page(session: AsyncSession, tenant_id: str, query: StatementFilte
         conditions.append(col(Statement.stored) > query.since)
     if query.until is not None:
         conditions.append(col(Statement.stored) <= query.until)
-    snapshot = query.snapshot
-    if snapshot is None:
-        snapshot = (await session.exec(select(sa.func.max(col(Statement.seq))))).one() or 0
-    conditions.append(col(Statement.seq) <= snapshot)
-    position = sa.tuple_(col(Statement.stored), col(Statement.seq))
+    snapshot = query.snapshot or datetime.now(UTC)
+    conditions.append(col(Statement.stored) <= snapshot)
+    position = sa.tuple_(col(Statement.stored), col(Statement.id))
     if query.after is not None:
         after = sa.tuple_(sa.literal(query.after[0], UtcDateTime()), sa.literal(query.after[1]))
         conditions.append(position > after if query.ascending else position < after)
-    order = (col(Statement.stored), col(Statement.seq))
+    order = (col(Statement.stored), col(Statement.id))
     statement = (
         select(Statement)
         .where(*conditions)
@@ -125,13 +128,12 @@ async def find_page(session: AsyncSession, tenant_id: str, query: StatementFilte
         return Page(rows, None)
     rows = rows[: query.limit]
     last = rows[-1]
-    assert last.seq is not None
-    return Page(rows, replace(query, snapshot=snapshot, after=(last.stored, last.seq)))
+    return Page(rows, replace(query, snapshot=snapshot, after=(last.stored, last.id)))
 
 
 _CURSOR_FIELDS = (
     *("agent", "verb", "activity", "registration", "related_activities", "related_agents", "limit"),
-    *("format", "attachments", "ascending", "snapshot"),
+    *("format", "attachments", "ascending"),
 )
 
 
@@ -140,6 +142,7 @@ def encode_cursor(query: StatementFilter) -> str:
     data: dict[str, Any] = {name: getattr(query, name) for name in _CURSOR_FIELDS}
     data["since"] = query.since.isoformat() if query.since else None
     data["until"] = query.until.isoformat() if query.until else None
+    data["snapshot"] = query.snapshot.isoformat() if query.snapshot else None
     assert query.after is not None
     data["after"] = [query.after[0].isoformat(), query.after[1]]
     return base64.urlsafe_b64encode(orjson.dumps(data)).decode().rstrip("=")
@@ -150,12 +153,13 @@ def decode_cursor(token: str) -> StatementFilter:
     try:
         data = orjson.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
         after = data.pop("after")
-        since, until = data.pop("since"), data.pop("until")
+        since, until, snapshot = data.pop("since"), data.pop("until"), data.pop("snapshot")
         return StatementFilter(
             **{name: data[name] for name in _CURSOR_FIELDS},
             since=datetime.fromisoformat(since) if since else None,
             until=datetime.fromisoformat(until) if until else None,
-            after=(datetime.fromisoformat(after[0]), int(after[1])),
+            snapshot=datetime.fromisoformat(snapshot) if snapshot else None,
+            after=(datetime.fromisoformat(after[0]), str(after[1])),
         )
     except (binascii.Error, orjson.JSONDecodeError, KeyError, TypeError, ValueError, IndexError) as exc:
         raise BadRequestError("This `more` link is not valid.", field="more") from exc

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -28,10 +29,11 @@ from services.progress_service.evidence import evidence_of
 from services.progress_service.learner_directory import LearnerDirectory
 from services.progress_service.models import Statement, StatementActivity, StatementAgent, StatementAttachment
 from services.progress_service.xapi_auth import DEFINE, STATEMENTS_WRITE, require_scope
-from services.progress_service.xapi_formats import Version, parse_timestamp
+from services.progress_service.xapi_formats import Version
 from services.progress_service.xapi_multipart import Attachment
 from services.progress_service.xapi_statements import (
     References,
+    agent_ifi,
     complete_statement,
     is_voiding,
     references,
@@ -60,6 +62,15 @@ def format_stored(at: datetime) -> str:
 def authority_of(principal: Principal) -> dict[str, Any]:
     """The Agent the LRS names as `authority`: the credentials that sent the statement."""
     return {"objectType": "Agent", "account": {"homePage": AUTHORITY_HOME_PAGE, "name": principal.sub}}
+
+
+def credential_of_authority(ifi: str) -> str | None:
+    """The credentials (`sub`) an authority agent key names, if it is one the LRS writes.
+
+    Every statement's authority is its `credential` column, so it gets no `statement_agent` row.
+    """
+    prefix = f"account:{AUTHORITY_HOME_PAGE}|"
+    return ifi[len(prefix) :] if ifi.startswith(prefix) else None
 
 
 def validate_batch(statements: Sequence[Any], version: Version, single: bool) -> list[dict[str, Any]]:
@@ -112,13 +123,16 @@ async def record_statements(
             raise ConflictError(f"Statement {statement_id} is stored already with other content.", field="id")
     batch = {i: s for i, s in zip(ids, statements, strict=True) if i not in known.bodies}
     for target, voider in targets.items():
-        if target in known.voiding or is_voiding(batch.get(target, {"verb": {}})):
+        if target in known.voiding or (target in batch and is_voiding(batch[target])):
             raise BadRequestError(
                 f"Statement {voider} voids {target}, which is itself a voiding statement.", field="object.id"
             )
     if batch:
         emails = await _learner_emails(principal, batch.values(), directory)
-        await _store_new(session, principal, version, batch, attachments, known.voided | set(targets), emails)
+        try:
+            await _store_new(session, principal, version, batch, attachments, known.voided | set(targets), emails)
+        except IntegrityError as exc:  # a concurrent request stored one of these ids first
+            raise ConflictError("Some of these statements were stored meanwhile: send them again.", field="id") from exc
     return Outcome(ids=ids, new_ids=list(batch))
 
 
@@ -206,13 +220,14 @@ async def _store_new(
                 "voided": statement_id in voided,
                 "credential": principal.sub,
                 "has_attachments": bool(body.get("attachments")),
-                "timestamp": parse_timestamp(body["timestamp"]),
+                "timestamp": datetime.fromisoformat(body["timestamp"]),  # completion wrote it in UTC ISO 8601
                 "stored": now,
                 "body": body,
             }
         )
     await insert_rows(session, table_of(Statement), rows)
-    await _add_index_rows(session, tenant_id, referenced)
+    authorities = {i: agent_ifi(body["authority"]) for i, body in completed.items()}
+    await _add_index_rows(session, tenant_id, referenced, authorities)
     if voided_targets:
         await (await session.connection()).execute(
             sa.update(table_of(Statement))
@@ -222,10 +237,9 @@ async def _store_new(
     if principal.has_scope(*DEFINE):
         await documents.merge_activity_definitions(session, tenant_id, _definitions(completed.values()))
     await _store_attachments(session, tenant_id, attachments)
-    events = [
-        Event("progress.statement.recorded", tenant_id, row["learner_id"] or "", {"statementId": row["id"]})
-        for row in rows
-    ]
+    recorded = {"statementIds": [row["id"] for row in rows]}
+    learners = sorted({row["learner_id"] for row in rows if row["learner_id"]})
+    events = [Event("progress.statements.recorded", tenant_id, principal.sub, recorded | {"learnerIds": learners})]
     observations = [
         mastery.Observation(row["learner_id"], row["id"], evidence_of(row["body"]), row["timestamp"])
         for row in rows
@@ -237,14 +251,18 @@ async def _store_new(
     await add_events(session, outbox, events)
 
 
-async def _add_index_rows(session: AsyncSession, tenant_id: str, referenced: dict[str, References]) -> None:
-    """The rows the `agent` and `activity` filters find statements by."""
+async def _add_index_rows(
+    session: AsyncSession, tenant_id: str, referenced: dict[str, References], authorities: dict[str, str | None]
+) -> None:
+    """The rows the `agent` and `activity` filters find statements by (the authority is in `credential`)."""
     agents: list[dict[str, Any]] = []
     activities: list[dict[str, Any]] = []
     for statement_id, refs in referenced.items():
+        authority = authorities[statement_id]
         agents.extend(
             {"tenant_id": tenant_id, "ifi": ifi, "statement_id": statement_id, "direct": ifi in refs.agents}
             for ifi in refs.agents | refs.related_agents
+            if ifi != authority or ifi in refs.agents
         )
         activities.extend(
             {

@@ -479,7 +479,13 @@ class TestMorePages:
     async def test_a_more_link_grants_nothing_to_whoever_follows_it(
         self, apps: Apps, progress: httpx.AsyncClient, tokens: TokenFactory
     ) -> None:
-        await record(progress, lms(tokens), [statement("l-a2"), statement("l-a1"), statement("l-a1")])
+        # One batch shares one `stored`; ties are ordered by id, so these ids fix the order: l-a2 last.
+        batch = [
+            statement("l-a2", id="00000000-0000-4000-8000-000000000001"),
+            statement("l-a1", id="00000000-0000-4000-8000-000000000002"),
+            statement("l-a1", id="00000000-0000-4000-8000-000000000003"),
+        ]
+        await record(progress, lms(tokens), batch)
         first = await fetch(progress, lms(tokens), limit="1")
 
         response = await progress.get(first["more"], headers=tokens.headers("l-a2", "learner") | xapi())

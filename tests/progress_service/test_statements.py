@@ -125,7 +125,7 @@ class TestPostStatements:
 
         assert again == first
         assert list(await stored_bodies(apps)) == first
-        assert len(await outbox_events(apps, "progress.statement.recorded")) == 1
+        assert len(await outbox_events(apps, "progress.statements.recorded")) == 1
         assert len(await outbox_events(apps, "mastery.updated")) == 1
 
     async def test_the_same_id_with_other_content_is_a_conflict_that_changes_nothing(
@@ -159,7 +159,7 @@ class TestPostStatements:
 
         assert refused(response) == "[1].verb.id"
         assert await stored_bodies(apps) == {}
-        assert await outbox_events(apps, "progress.statement.recorded") == []
+        assert await outbox_events(apps, "progress.statements.recorded") == []
 
     @pytest.mark.parametrize(
         ("content", "field"),
@@ -228,7 +228,7 @@ class TestPutStatement:
 
         assert [a.status_code for a in answers] == [204, 204]
         assert list(await stored_bodies(apps)) == [statement_id]
-        assert len(await outbox_events(apps, "progress.statement.recorded")) == 1
+        assert len(await outbox_events(apps, "progress.statements.recorded")) == 1
 
     async def test_other_content_under_a_stored_id_is_a_conflict(
         self, apps: Apps, progress: httpx.AsyncClient, tokens: TokenFactory
@@ -635,17 +635,16 @@ class TestMasteryFromStatements:
         assert await mastery_rows(progress, tokens, "l-a1") == []
         assert await outbox_events(apps, "mastery.updated") == []
 
-    async def test_each_statement_and_each_estimate_change_is_an_outbox_event(
+    async def test_each_batch_and_each_estimate_change_is_an_outbox_event(
         self, apps: Apps, progress: httpx.AsyncClient, tokens: TokenFactory
     ) -> None:
         ids = await record(progress, lms(tokens), [statement(), statement("l-a2", success=False)])
 
-        recorded = await outbox_events(apps, "progress.statement.recorded")
+        recorded = await outbox_events(apps, "progress.statements.recorded")
         updated = await outbox_events(apps, "mastery.updated")
 
         assert [(e["tenant_id"], e["subject_id"], e["data"]) for e in recorded] == [
-            ("t1", "l-a1", {"statementId": ids[0]}),
-            ("t1", "l-a2", {"statementId": ids[1]}),
+            ("t1", "lms", {"statementIds": ids, "learnerIds": ["l-a1", "l-a2"]}),
         ]
         assert [(e["subject_id"], e["data"]["competencyId"], e["data"]["statementId"]) for e in updated] == [
             ("l-a1", "3.NF.A.1", ids[0]),

@@ -122,14 +122,13 @@ def downgrade() -> None:
 
 
 def _rebuild_statement_table() -> None:
-    """Rebuild `statement` keyed by arrival order (`seq`), keeping every stored statement."""
+    """Rebuild `statement` with the columns the xAPI filters need, keeping every stored statement."""
     op.rename_table("statement", "statement_v1")
     _rename_primary_key("statement_v1")
     with op.batch_alter_table("statement_v1", schema=None) as batch_op:
         batch_op.drop_index("ix_statement_learner")
     op.create_table(
         "statement",
-        sa.Column("seq", kit.db.BIGINT_ID, autoincrement=True, nullable=False),
         sa.Column("tenant_id", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("id", sqlmodel.sql.sqltypes.AutoString(length=36), nullable=False),
         sa.Column("learner_id", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
@@ -143,20 +142,31 @@ def _rebuild_statement_table() -> None:
         sa.Column("timestamp", kit.db.UtcDateTime(), nullable=False),
         sa.Column("stored", kit.db.UtcDateTime(), nullable=False),
         sa.Column("body", kit.db.JSON_TYPE, nullable=False),
-        sa.PrimaryKeyConstraint("seq", name=op.f("pk_statement")),
-        sa.UniqueConstraint("tenant_id", "id", name=op.f("uq_statement_tenant_id_id")),
+        sa.PrimaryKeyConstraint("tenant_id", "id", name=op.f("pk_statement")),
     )
     with op.batch_alter_table("statement", schema=None) as batch_op:
         batch_op.create_index("ix_statement_learner", ["tenant_id", "learner_id", "stored"], unique=False)
-        batch_op.create_index("ix_statement_registration", ["tenant_id", "registration"], unique=False)
-        batch_op.create_index("ix_statement_statement_ref", ["tenant_id", "statement_ref"], unique=False)
-        batch_op.create_index("ix_statement_tenant_stored", ["tenant_id", "stored", "seq"], unique=False)
+        batch_op.create_index(
+            "ix_statement_registration",
+            ["tenant_id", "registration"],
+            unique=False,
+            postgresql_where=sa.text("registration IS NOT NULL"),
+            sqlite_where=sa.text("registration IS NOT NULL"),
+        )
+        batch_op.create_index(
+            "ix_statement_statement_ref",
+            ["tenant_id", "statement_ref"],
+            unique=False,
+            postgresql_where=sa.text("statement_ref IS NOT NULL"),
+            sqlite_where=sa.text("statement_ref IS NOT NULL"),
+        )
+        batch_op.create_index("ix_statement_tenant_stored", ["tenant_id", "stored", "id"], unique=False)
         batch_op.create_index("ix_statement_verb", ["tenant_id", "verb_id", "stored"], unique=False)
     op.execute(
         "INSERT INTO statement (tenant_id, id, learner_id, verb_id, voiding, voided, credential, has_attachments,"
         " timestamp, stored, body)"
         " SELECT tenant_id, id, learner_id, verb_id, false, false, 'migrated', false, timestamp, stored, body"
-        " FROM statement_v1 ORDER BY stored, id"
+        " FROM statement_v1"
     )
     op.execute(
         "INSERT INTO statement_activity (tenant_id, activity_id, statement_id, direct)"

@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from kit.db import BIGINT_ID, JSON_TYPE, UtcDateTime
+from kit.db import JSON_TYPE, UtcDateTime
 from services.progress_service.db import ProgressTable
 
 TIMESTAMP = UtcDateTime()
@@ -15,13 +15,12 @@ TIMESTAMP = UtcDateTime()
 class Statement(ProgressTable, table=True):
     """One stored statement: the exact JSON as stored, plus the columns queries filter on.
 
-    `seq` orders statements by arrival and keys `more` cursors; `voided` is the one column ever
+    `(stored, id)` orders statements and keys `more` cursors; `voided` is the one column ever
     changed after insert (set when a voiding statement arrives), the body never is.
     """
 
-    seq: int | None = Field(default=None, sa_type=BIGINT_ID, primary_key=True)
-    tenant_id: str = Field(max_length=64)
-    id: str = Field(max_length=36)
+    tenant_id: str = Field(primary_key=True, max_length=64)
+    id: str = Field(primary_key=True, max_length=36)
     learner_id: str | None = Field(default=None, max_length=255)
     verb_id: str = Field(max_length=2048)
     registration: str | None = Field(default=None, max_length=36)
@@ -35,12 +34,23 @@ class Statement(ProgressTable, table=True):
     body: dict[str, Any] = Field(sa_type=JSON_TYPE)
 
     __table_args__ = (
-        sa.UniqueConstraint("tenant_id", "id"),
-        sa.Index("ix_statement_tenant_stored", "tenant_id", "stored", "seq"),
+        sa.Index("ix_statement_tenant_stored", "tenant_id", "stored", "id"),
         sa.Index("ix_statement_learner", "tenant_id", "learner_id", "stored"),
         sa.Index("ix_statement_verb", "tenant_id", "verb_id", "stored"),
-        sa.Index("ix_statement_registration", "tenant_id", "registration"),
-        sa.Index("ix_statement_statement_ref", "tenant_id", "statement_ref"),
+        sa.Index(
+            "ix_statement_registration",
+            "tenant_id",
+            "registration",
+            postgresql_where=sa.text("registration IS NOT NULL"),
+            sqlite_where=sa.text("registration IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_statement_statement_ref",
+            "tenant_id",
+            "statement_ref",
+            postgresql_where=sa.text("statement_ref IS NOT NULL"),
+            sqlite_where=sa.text("statement_ref IS NOT NULL"),
+        ),
     )
 
 
