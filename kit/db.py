@@ -47,6 +47,8 @@ def table_of(model: type[Any]) -> sa.Table:
 
 
 JSON_TYPE = sa.JSON().with_variant(JSONB(), "postgresql")
+JSON_TEXT_TYPE = sa.JSON()
+"""JSON kept as text on PostgreSQL too (`json`): cheaper to write than JSONB, for documents never queried inside."""
 BIGINT_ID = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 
 
@@ -147,12 +149,15 @@ async def insert_if_absent(session: AsyncSession, model: type[SQLModel], values:
     await connection.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
 
 
+_POSTGRESQL = postgresql.dialect()
+
+
 def _copy_type(column: sa.ColumnElement[Any]) -> str:
     """The PostgreSQL type `COPY` dumps a column's Python values as."""
     kind = column.type
     kind = getattr(kind, "impl", kind)  # a TypeDecorator stores as its `impl`
-    if isinstance(kind, sa.JSON):
-        return "jsonb"
+    if isinstance(kind, sa.JSON):  # JSONB (a variant on PostgreSQL), or `json` columns, sent as their text
+        return "jsonb" if isinstance(column.type.dialect_impl(_POSTGRESQL), JSONB) else "text"
     if isinstance(kind, sa.Boolean):
         return "bool"
     if isinstance(kind, sa.DateTime):
@@ -187,11 +192,21 @@ async def copy_rows(
         pg_sql.Identifier(into or table.name),
         pg_sql.SQL(", ").join(pg_sql.Identifier(table.c[c].name) for c in columns),
     )
+    types = [_copy_type(table.c[c]) for c in columns]
+    as_text = [
+        i
+        for i, (c, t) in enumerate(zip(columns, types, strict=True))
+        if t == "text" and isinstance(table.c[c].type, sa.JSON)
+    ]
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.set_types([_copy_type(table.c[c]) for c in columns])
+        copy.set_types(types)
         for row in rows:
+            if as_text:
+                row = list(row)
+                for i in as_text:
+                    row[i] = _json_dumps(row[i])
             await copy.write_row(row)
 
 

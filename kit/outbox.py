@@ -14,7 +14,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from kit.db import BIGINT_ID, JSON_TYPE, UtcDateTime, insert_rows
+from kit.db import BIGINT_ID, JSON_TEXT_TYPE, UtcDateTime, insert_rows
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,7 +51,7 @@ def define_outbox(metadata: sa.MetaData) -> sa.Table:
         sa.Column("tenant_id", sa.String(64), nullable=False),
         sa.Column("subject_id", sa.String(255), nullable=False),
         sa.Column("occurred_at", UtcDateTime(), nullable=False),
-        sa.Column("data", JSON_TYPE, nullable=False),
+        sa.Column("data", JSON_TEXT_TYPE, nullable=False),  # written once, read by the relay: text is cheaper
         sa.Column("published_at", UtcDateTime(), nullable=True),
         sa.Index("ix_outbox_unpublished", "published_at", "seq"),
     )

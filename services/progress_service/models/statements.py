@@ -6,7 +6,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Field
 
-from kit.db import JSON_TYPE, UtcDateTime
+from kit.db import JSON_TEXT_TYPE, UtcDateTime
 from services.progress_service.db import ProgressTable
 
 TIMESTAMP = UtcDateTime()
@@ -31,7 +31,7 @@ class Statement(ProgressTable, table=True):
     has_attachments: bool = False
     timestamp: datetime = Field(sa_type=TIMESTAMP)
     stored: datetime = Field(sa_type=TIMESTAMP)
-    body: dict[str, Any] = Field(sa_type=JSON_TYPE)
+    body: dict[str, Any] = Field(sa_type=JSON_TEXT_TYPE)
 
     __table_args__ = (
         sa.Index("ix_statement_tenant_stored", "tenant_id", "stored", "id"),
