@@ -149,7 +149,7 @@ async def insert_if_absent(session: AsyncSession, model: type[SQLModel], values:
     await connection.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
 
 
-_POSTGRESQL = postgresql.dialect()
+_POSTGRESQL: sa.Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # only to ask what a type is there
 
 
 def _copy_type(column: sa.ColumnElement[Any]) -> str:
