@@ -1,10 +1,10 @@
 """Reading-with-lock and writing back the estimates a batch of evidence moves, in few round trips.
 
 PostgreSQL gets the whole batch as one JSON parameter (`jsonb_to_recordset`), so each step is one
-short statement whatever the batch size: one to create-or-lock, one to write back. SQLite (one
-writer at a time, so no locks needed) uses plain executemany. A missing estimate is created at
-`not_started` by the statement that locks it, so two transactions starting the same estimate
-serialize on it instead of one overwriting the other.
+short statement whatever the batch size: create the missing ones, lock, write back. SQLite (one
+writer at a time, so no locks needed) uses plain executemany. Missing estimates are created at
+`not_started` before they are locked, so two transactions starting the same estimate serialize
+on it instead of one overwriting the other.
 """
 
 from collections.abc import Sequence
@@ -41,17 +41,19 @@ class Estimate:
     state: dict[str, Any] = field(default_factory=dict)
 
 
-_PG_LOCK = sa.text(
-    # Creates the missing estimates and locks every one in one statement: ON CONFLICT DO UPDATE locks the
-    # existing row (and the no-op update is in place, see `Mastery`), RETURNING reads it. Key order
-    # (ORDER BY) keeps concurrent batches from deadlocking.
-    "INSERT INTO mastery AS m (tenant_id, learner_id, competency_id, framework_id, estimate, evidence_count,"
-    " status, state)"
+_PG_CREATE = sa.text(
+    "INSERT INTO mastery (tenant_id, learner_id, competency_id, framework_id, estimate, evidence_count, status, state)"
     " SELECT :tenant, u.l, u.c, u.f, 0, 0, 'not_started', '{}'::jsonb"
-    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(l text, c text, f text) ORDER BY u.l, u.c"
-    " ON CONFLICT (tenant_id, learner_id, competency_id) DO UPDATE SET evidence_count = m.evidence_count"
-    " RETURNING m.learner_id, m.competency_id, m.framework_id, m.estimate, m.evidence_count, m.status,"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(l text, c text, f text)"
+    " ORDER BY u.l, u.c ON CONFLICT DO NOTHING"
+)
+_PG_LOCK = sa.text(
+    # One index probe per key, locked in key order so concurrent batches never deadlock.
+    "SELECT m.learner_id, m.competency_id, m.framework_id, m.estimate, m.evidence_count, m.status,"
     " m.last_evidence_at, m.state"
+    " FROM jsonb_to_recordset(CAST(:rows AS jsonb)) AS u(l text, c text)"
+    " CROSS JOIN LATERAL (SELECT * FROM mastery x WHERE x.tenant_id = :tenant AND x.learner_id = u.l"
+    " AND x.competency_id = u.c FOR UPDATE) AS m ORDER BY m.learner_id, m.competency_id"
 )
 _PG_WRITE = sa.text(
     "UPDATE mastery m SET estimate = u.e, evidence_count = u.n, status = u.s, last_evidence_at = u.t, state = u.j"
@@ -70,6 +72,7 @@ async def lock_estimates(
     competencies = [k[1] for k in keys]
     if connection.dialect.name == "postgresql":
         batch = orjson.dumps([{"l": k[0], "c": k[1], "f": frameworks[k]} for k in keys]).decode()
+        await connection.execute(_PG_CREATE, {"tenant": tenant_id, "rows": batch})
         rows = (await connection.execute(_PG_LOCK, {"tenant": tenant_id, "rows": batch})).all()
     else:
         fresh = [
