@@ -6,11 +6,19 @@ Teachers, guardians and admins read the statements and mastery of the learners t
 service says they may read.
 """
 
+from collections.abc import Sequence
 from typing import Any
 
 from kit.auth import Principal
 from kit.errors import ForbiddenError
-from services.progress_service.xapi_auth import require_scope
+from kit.learner_access import LearnerAccess
+from services.progress_service.xapi_auth import STATEMENTS_READ, STATEMENTS_READ_MINE, STATEMENTS_WRITE
+
+
+def require_scope(principal: Principal, scopes: frozenset[str], what: str) -> None:
+    """Refuse an API client that holds none of `scopes` (user tokens are judged by their roles instead)."""
+    if principal.has_role("partner") and not principal.has_scope(*scopes):
+        raise ForbiddenError(f"{what} requires one of the scopes {', '.join(sorted(scopes))}.")
 
 
 def is_self_agent(principal: Principal, agent: Any) -> bool:
@@ -35,3 +43,26 @@ def check_client_scope(principal: Principal, scopes: frozenset[str], what: str) 
     if not principal.has_role("partner"):
         raise ForbiddenError(f"{what} is open to API clients only.")
     require_scope(principal, scopes, what)
+
+
+def check_may_write_statements(principal: Principal, statements: Sequence[dict[str, Any]]) -> None:
+    """API clients with a write scope write for anyone in their tenant; learners only about themselves."""
+    if principal.has_role("partner"):
+        require_scope(principal, STATEMENTS_WRITE, "Recording statements")
+        return
+    if principal.has_role("learner") and all(is_self_agent(principal, s["actor"]) for s in statements):
+        return
+    raise ForbiddenError("You may record statements only about yourself.", field="actor")
+
+
+async def statement_visibility(principal: Principal, access: LearnerAccess) -> tuple[frozenset[str] | None, str | None]:
+    """Whose statements the caller reads: (learners, or None for all; credential, or None for any)."""
+    if principal.has_role("partner"):
+        if principal.has_scope(*STATEMENTS_READ):
+            return None, None
+        if principal.has_scope(*STATEMENTS_READ_MINE):
+            return None, principal.sub
+        raise ForbiddenError("Reading statements requires statements/read, statements/read/mine or all/read.")
+    if principal.roles == {"learner"}:
+        return frozenset({principal.sub}), None
+    return await access.readable_learners(principal), None

@@ -13,12 +13,12 @@ from fastapi import APIRouter, Request, Response
 
 from kit.auth import Principal
 from kit.db import SessionDep
-from kit.errors import BadRequestError, ForbiddenError, NotFoundError
-from kit.learner_access import LearnerAccess
+from kit.errors import BadRequestError, NotFoundError
 from services.progress_service import statement_query, statement_store
+from services.progress_service.access import statement_visibility
 from services.progress_service.models import Statement, StatementAttachment
 from services.progress_service.statement_query import DEFAULT_LIMIT, MAX_LIMIT, StatementFilter
-from services.progress_service.xapi_auth import STATEMENTS_READ, STATEMENTS_READ_MINE, XapiPrincipal
+from services.progress_service.xapi_auth import XapiPrincipal
 from services.progress_service.xapi_formats import Version, format_timestamp, is_iri, is_uuid, parse_timestamp
 from services.progress_service.xapi_multipart import (
     Attachment,
@@ -133,7 +133,7 @@ async def _get_one(
         raise BadRequestError(f"{name} must be a UUID.", field=name)
     fmt = _choice(params, "format", ("exact", "ids", "canonical"), "exact")
     attachments = _flag(params, "attachments")
-    learners, credential = await _visibility(request, principal)
+    learners, credential = await statement_visibility(principal, request.app.state.learner_access)
     consistent_through = format_timestamp(datetime.now(UTC))
     row = await statement_query.find_one(session, principal.tenant_id, params[name], voided=name == "voidedStatementId")
     if row is None or not _visible(row, learners, credential):
@@ -146,7 +146,7 @@ async def _get_one(
 async def _list(
     request: Request, version: Version, principal: Principal, session: SessionDep, query: StatementFilter
 ) -> Response:
-    learners, credential = await _visibility(request, principal)
+    learners, credential = await statement_visibility(principal, request.app.state.learner_access)
     consistent_through = format_timestamp(datetime.now(UTC))
     page = await statement_query.find_page(
         session,
@@ -165,20 +165,6 @@ async def _list(
     newest = newest or await statement_query.latest_stored(session, principal.tenant_id) or datetime.now(UTC)
     headers = {CONSISTENT_THROUGH_HEADER: consistent_through, "Last-Modified": format_datetime(newest, usegmt=True)}
     return await _respond(request, session, principal.tenant_id, result, page.statements, query.attachments, headers)
-
-
-async def _visibility(request: Request, principal: Principal) -> tuple[frozenset[str] | None, str | None]:
-    """Whose statements the caller reads: (learners or None for all, credential or None for any)."""
-    if principal.has_role("partner"):
-        if principal.has_scope(*STATEMENTS_READ):
-            return None, None
-        if principal.has_scope(*STATEMENTS_READ_MINE):
-            return None, principal.sub
-        raise ForbiddenError("Reading statements requires statements/read, statements/read/mine or all/read.")
-    if principal.roles == {"learner"}:
-        return frozenset({principal.sub}), None
-    access: LearnerAccess = request.app.state.learner_access
-    return await access.readable_learners(principal), None
 
 
 def _visible(row: Statement, learners: frozenset[str] | None, credential: str | None) -> bool:

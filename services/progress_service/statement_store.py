@@ -23,12 +23,12 @@ from kit.errors import BadRequestError, ConflictError, ForbiddenError
 from kit.key_conditions import among
 from kit.outbox import Event, add_events
 from services.progress_service import documents, mastery
-from services.progress_service.access import is_self_agent
+from services.progress_service.access import check_may_write_statements
 from services.progress_service.db import outbox
 from services.progress_service.evidence import evidence_of
 from services.progress_service.learner_directory import LearnerDirectory
 from services.progress_service.models import Statement, StatementActivity, StatementAgent, StatementAttachment
-from services.progress_service.xapi_auth import DEFINE, STATEMENTS_WRITE, require_scope
+from services.progress_service.xapi_auth import DEFINE
 from services.progress_service.xapi_formats import Version
 from services.progress_service.xapi_multipart import Attachment
 from services.progress_service.xapi_statements import (
@@ -87,16 +87,6 @@ def validate_batch(statements: Sequence[Any], version: Version, single: bool) ->
     return list(statements)
 
 
-def check_may_write(principal: Principal, statements: Sequence[dict[str, Any]]) -> None:
-    """API clients with a write scope write for anyone in their tenant; learners only about themselves."""
-    if principal.has_role("partner"):
-        require_scope(principal, STATEMENTS_WRITE, "Recording statements")
-        return
-    if principal.has_role("learner") and all(is_self_agent(principal, s["actor"]) for s in statements):
-        return
-    raise ForbiddenError("You may record statements only about yourself.", field="actor")
-
-
 async def record_statements(
     session: AsyncSession,
     principal: Principal,
@@ -109,7 +99,7 @@ async def record_statements(
 
     `directory` resolves actors identified by `mbox` to roster learners (API clients' batches only).
     """
-    check_may_write(principal, statements)
+    check_may_write_statements(principal, statements)
     ids = [str(s["id"]).lower() if "id" in s else str(uuid.uuid4()) for s in statements]
     if len(set(ids)) != len(ids):
         raise BadRequestError("A batch may not repeat a statement id.", field="id")

@@ -17,7 +17,7 @@ import httpx
 from fastapi import Depends, Request
 
 from kit.auth import Principal, TokenVerifier, bearer_token
-from kit.errors import ForbiddenError, UnauthorizedError, UnavailableError
+from kit.errors import UnauthorizedError, UnavailableError
 
 STATEMENTS_WRITE = frozenset({"statements/write", "all"})
 STATEMENTS_READ = frozenset({"statements/read", "all/read", "all"})
@@ -91,9 +91,3 @@ async def xapi_principal(request: Request) -> Principal:
 
 
 XapiPrincipal = Annotated[Principal, Depends(xapi_principal)]
-
-
-def require_scope(principal: Principal, scopes: frozenset[str], what: str) -> None:
-    """Refuse an API client that holds none of `scopes` (user tokens are judged by their roles instead)."""
-    if principal.has_role("partner") and not principal.has_scope(*scopes):
-        raise ForbiddenError(f"{what} requires one of the scopes {', '.join(sorted(scopes))}.")
