@@ -88,8 +88,8 @@ async def post_statements(
     statements = statement_store.validate_batch([body] if single else body, version, single=single)
     _check_attachments(statements, attachments)
     directory = request.app.state.learner_directory
-    outcome = await statement_store.record_statements(session, principal, version, statements, attachments, directory)
-    return _json(request, outcome.ids)
+    ids = await statement_store.record_statements(session, principal, version, statements, attachments, directory)
+    return _json(request, ids)
 
 
 @router.get("/statements", summary="One statement, or a filtered page of them")

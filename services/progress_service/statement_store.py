@@ -46,14 +46,6 @@ AUTHORITY_HOME_PAGE = "https://plp.dev/api-clients"
 MAX_BATCH = 1_000
 
 
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    """The ids of a stored batch, in order, and which of them were new."""
-
-    ids: list[str]
-    new_ids: list[str]
-
-
 def format_stored(at: datetime) -> str:
     """A `stored` value: UTC with milliseconds and `Z`."""
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{at.microsecond // 1000:03d}Z"
@@ -94,7 +86,7 @@ async def record_statements(
     statements: list[dict[str, Any]],
     attachments: Sequence[Attachment] = (),
     directory: LearnerDirectory | None = None,
-) -> Outcome:
+) -> list[str]:
     """Store a validated batch atomically (see the module docstring); returns the ids in order.
 
     `directory` resolves actors identified by `mbox` to roster learners (API clients' batches only).
@@ -123,7 +115,7 @@ async def record_statements(
             await _store_new(session, principal, version, batch, attachments, known.voided | set(targets), emails)
         except IntegrityError as exc:  # a concurrent request stored one of these ids first
             raise ConflictError("Some of these statements were stored meanwhile: send them again.", field="id") from exc
-    return Outcome(ids=ids, new_ids=list(batch))
+    return ids
 
 
 async def _check_own_targets(session: AsyncSession, principal: Principal, targets: dict[str, str]) -> None:
