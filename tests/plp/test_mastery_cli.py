@@ -7,10 +7,8 @@ recorded after the fit shows the fitted parameters at work.
 
 import asyncio
 import json
-import os
 import uuid
 import warnings
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,11 +22,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from typer.testing import CliRunner, Result
 
 from kit.db import create_engine
-from kit.migrate import upgrade
 from plp.cli import app
 from services.progress_service import bkt, mastery_fit
 from services.progress_service.models import CompetencyModel, MasteryChange
-from tests.conftest import Apps, Databases
+from tests.conftest import Apps
 from tests.factories import make_roster
 from tests.statements import WRITE, lms, record, statement
 from tests.tokens import TokenFactory
@@ -106,25 +103,6 @@ def summary(result: Result) -> dict[str, Any]:
     """The JSON summary on the last line."""
     last: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
     return last
-
-
-@pytest.fixture
-def empty_progress(
-    request: pytest.FixtureRequest, databases: Databases, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[str]:
-    """An empty progress database of this test module, named in `PLP_PROGRESS_DATABASE_URL`."""
-    name = f"plp_test_{os.getpid()}_{request.module.__name__.rsplit('.', 1)[-1]}_progress"
-    url = databases.create(name)
-    monkeypatch.setenv("PLP_PROGRESS_DATABASE_URL", url)
-    yield url
-    databases.drop(name)
-
-
-@pytest.fixture
-def fresh_progress(empty_progress: str) -> str:
-    """The empty progress database, migrated to head."""
-    upgrade("progress", empty_progress)
-    return empty_progress
 
 
 class TestMasteryFitCommand:
