@@ -4,6 +4,7 @@ Bodies are read raw (JSON or `multipart/mixed` with attachments) and checked by 
 not by pydantic, so errors are the spec's 400s naming the property at fault.
 """
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from typing import Any
@@ -149,9 +150,7 @@ async def _list(
     learners, credential = await statement_visibility(principal, request.app.state.learner_access)
     consistent_through = format_timestamp(datetime.now(UTC))
     page = await statement_query.find_page(
-        session,
-        principal.tenant_id,
-        StatementFilter(**{**query.__dict__, "learners": learners, "credential": credential}),
+        session, principal.tenant_id, replace(query, learners=learners, credential=credential)
     )
     languages = _languages(request)
     result: dict[str, Any] = {
