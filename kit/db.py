@@ -142,22 +142,31 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
 
 
+def insert_for(connection: AsyncConnection, table: sa.Table | type[SQLModel]) -> postgresql.Insert | sqlite.Insert:
+    """An INSERT into `table` in the connection's dialect, so that `on_conflict_do_*` is available."""
+    return postgresql.insert(table) if connection.dialect.name == "postgresql" else sqlite.insert(table)
+
+
 async def insert_if_absent(session: AsyncSession, model: type[SQLModel], values: dict[str, Any]) -> None:
     """Insert one row of `model` unless a row with the same key exists; safe when requests race."""
     connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    await connection.execute(dialect.insert(model).values(**values).on_conflict_do_nothing())
+    await connection.execute(insert_for(connection, model).values(**values).on_conflict_do_nothing())
 
 
 _POSTGRESQL: sa.Dialect = postgresql.dialect()  # type: ignore[no-untyped-call]  # only to ask what a type is there
+
+
+def _is_json_text(column: sa.ColumnElement[Any]) -> bool:
+    """Whether the column is JSON kept as `json` text on PostgreSQL (`COPY` sends it the serialized text)."""
+    return isinstance(column.type, sa.JSON) and not isinstance(column.type.dialect_impl(_POSTGRESQL), JSONB)
 
 
 def _copy_type(column: sa.ColumnElement[Any]) -> str:
     """The PostgreSQL type `COPY` dumps a column's Python values as."""
     kind = column.type
     kind = getattr(kind, "impl", kind)  # a TypeDecorator stores as its `impl`
-    if isinstance(kind, sa.JSON):  # JSONB (a variant on PostgreSQL), or `json` columns, sent as their text
-        return "jsonb" if isinstance(column.type.dialect_impl(_POSTGRESQL), JSONB) else "text"
+    if isinstance(kind, sa.JSON):
+        return "text" if _is_json_text(column) else "jsonb"
     if isinstance(kind, sa.Boolean):
         return "bool"
     if isinstance(kind, sa.DateTime):
@@ -192,16 +201,11 @@ async def copy_rows(
         pg_sql.Identifier(into or table.name),
         pg_sql.SQL(", ").join(pg_sql.Identifier(table.c[c].name) for c in columns),
     )
-    types = [_copy_type(table.c[c]) for c in columns]
-    as_text = [
-        i
-        for i, (c, t) in enumerate(zip(columns, types, strict=True))
-        if t == "text" and isinstance(table.c[c].type, sa.JSON)
-    ]
+    as_text = [i for i, c in enumerate(columns) if _is_json_text(table.c[c])]
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     async with driver.cursor() as cursor, cursor.copy(statement) as copy:
-        copy.set_types(types)
+        copy.set_types([_copy_type(table.c[c]) for c in columns])
         for row in rows:
             if as_text:
                 row = list(row)

@@ -64,8 +64,11 @@ async def add_events(session: AsyncSession, outbox: sa.Table, events: Sequence[E
     """Write `events` into the outbox within the caller's transaction."""
     if not events:
         return
-    rows = [(e.id, e.type, e.tenant_id, e.subject_id, e.occurred_at, e.data) for e in events]
-    await insert_rows(session, outbox, [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows])
+    rows = [
+        dict(zip(EVENT_COLUMNS, (e.id, e.type, e.tenant_id, e.subject_id, e.occurred_at, e.data), strict=True))
+        for e in events
+    ]
+    await insert_rows(session, outbox, rows)
 
 
 class Relay(Protocol):

@@ -16,11 +16,11 @@ from typing import Any, Literal
 
 import sqlalchemy as sa
 from psycopg.errors import UniqueViolation
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from kit.db import COPY_AT, copy_rows
+from kit.db import COPY_AT, copy_rows, insert_for
 from kit.key_conditions import among, is_postgresql
 from kit.outbox import Event, add_events
 from services.profile_service import events
@@ -66,11 +66,6 @@ class Outcome:
         if self.errors:
             body["errors"] = self.errors
         return body
-
-
-def _insert(connection: AsyncConnection, table: sa.Table) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(table)
 
 
 async def _rows_by_key(
@@ -300,7 +295,7 @@ async def _write(
             await _upsert_by_copy(connection, table, columns, updated)
         replaced = [r.sourced_id for r, fresh in zip(records, new, strict=True) if not fresh]  # new ones have none
     else:
-        statement = _insert(connection, table)
+        statement = insert_for(connection, table)
         statement = statement.on_conflict_do_update(
             index_elements=[table.c.tenant_id, table.c.sourced_id],
             set_={c: statement.excluded[c] for c in columns[2:]},

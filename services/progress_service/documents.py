@@ -16,11 +16,10 @@ from typing import Any
 
 import orjson
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlmodel import SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kit.db import insert_for
 from kit.errors import AppError, BadRequestError, ConflictError
 from services.progress_service.models import (
     ActivityDefinition,
@@ -279,7 +278,7 @@ async def _write(
     connection = await session.connection()
     if existing is None:
         # RETURNING tells whether the row went in: drivers differ in what rowcount says for INSERT.
-        insert = _insert(connection, table).values(**key.columns(), **values).on_conflict_do_nothing()
+        insert = insert_for(connection, table).values(**key.columns(), **values).on_conflict_do_nothing()
         stored = (await connection.execute(insert.returning(table.c.etag))).first() is not None
     else:
         update = sa.update(table).where(*_matching(table, key.columns()), table.c.etag == existing.etag)
@@ -289,10 +288,6 @@ async def _write(
             raise PreconditionFailedError(f"The {key.kind.noun} changed while this request was processed.")
         raise ConflictError(f"The {key.kind.noun} changed while this request was processed; retry.")
     return document
-
-
-def _insert(connection: AsyncConnection, table: sa.Table) -> postgresql.Insert | sqlite.Insert:
-    return postgresql.insert(table) if connection.dialect.name == "postgresql" else sqlite.insert(table)
 
 
 # Canonical activities
@@ -382,7 +377,7 @@ async def merge_activity_definitions(
             )
     if not changed:
         return
-    insert = _insert(connection, table)
+    insert = insert_for(connection, table)
     upsert = insert.on_conflict_do_update(
         index_elements=[table.c.tenant_id, table.c.activity_id],
         set_={"definition": insert.excluded.definition, "updated_at": insert.excluded.updated_at},

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 
 import anyio.to_thread
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kit.db import insert_rows, table_of
 from services.progress_service import bkt_fit
 from services.progress_service.mastery_model import WEIGHTS_KEY
 from services.progress_service.models import CompetencyModel, MasteryChange
@@ -68,7 +68,6 @@ async def fit_tenant(session: AsyncSession, tenant_id: str) -> FitSummary:
         }
     )
     connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
     await connection.execute(sa.delete(CompetencyModel).where(col(CompetencyModel.tenant_id) == tenant_id))
-    await connection.execute(dialect.insert(CompetencyModel).values(fitted))
+    await insert_rows(session, table_of(CompetencyModel), fitted)
     return FitSummary(len(responses), len(fitted) - 1, total)

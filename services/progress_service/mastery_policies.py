@@ -2,10 +2,10 @@
 
 from datetime import UTC, datetime
 
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from kit.db import insert_for
 from kit.errors import BadRequestError
 from services.progress_service import mastery_rules
 from services.progress_service.models import MasteryPolicy
@@ -31,8 +31,7 @@ async def set_policy(
         "updated_at": datetime.now(UTC),
     }
     connection = await session.connection()
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    insert = dialect.insert(MasteryPolicy).values(values)
+    insert = insert_for(connection, MasteryPolicy).values(values)
     await connection.execute(
         insert.on_conflict_do_update(
             index_elements=["tenant_id", "framework_id"],
