@@ -20,7 +20,7 @@ from services.progress_service.access import statement_visibility
 from services.progress_service.models import Statement, StatementAttachment
 from services.progress_service.statement_query import DEFAULT_LIMIT, MAX_LIMIT, StatementFilter
 from services.progress_service.xapi_auth import XapiPrincipal
-from services.progress_service.xapi_formats import Version, format_timestamp, is_iri, is_uuid, parse_timestamp
+from services.progress_service.xapi_formats import Version, format_timestamp, is_iri, is_uuid
 from services.progress_service.xapi_multipart import (
     Attachment,
     MultipartError,
@@ -28,14 +28,14 @@ from services.progress_service.xapi_multipart import (
     check_attachments,
     parse_statement_request,
 )
+from services.progress_service.xapi_params import agent_key, registration_param, timestamp_param
 from services.progress_service.xapi_protocol import (
     CONSISTENT_THROUGH_HEADER,
     SUPPORTED_VERSIONS,
     XapiVersion,
     check_params,
 )
-from services.progress_service.xapi_statements import format_statement, parse_agent_param
-from services.progress_service.xapi_validation import XapiValidationError
+from services.progress_service.xapi_statements import format_statement
 
 router = APIRouter(prefix="/xapi", tags=["xAPI"])
 
@@ -174,29 +174,21 @@ def _visible(row: Statement, learners: frozenset[str] | None, credential: str | 
 
 def _parse_filter(params: dict[str, str], version: Version) -> StatementFilter:
     """The list query, each parameter checked (400 naming it when malformed)."""
-    agent = None
-    if "agent" in params:
-        try:
-            agent = parse_agent_param(params["agent"], version)
-        except XapiValidationError as exc:
-            raise BadRequestError(str(exc), field="agent") from exc
     for name in ("verb", "activity"):
         if name in params and not is_iri(params[name]):
             raise BadRequestError(f"{name} must be an IRI.", field=name)
-    if "registration" in params and not is_uuid(params["registration"]):
-        raise BadRequestError("registration must be a UUID.", field="registration")
     limit = params.get("limit", str(DEFAULT_LIMIT))
     if not limit.isdigit():
         raise BadRequestError("limit must be a non-negative integer.", field="limit")
     return StatementFilter(
-        agent=agent,
+        agent=agent_key(params["agent"], version) if "agent" in params else None,
         verb=params.get("verb"),
         activity=params.get("activity"),
-        registration=params["registration"].lower() if "registration" in params else None,
+        registration=registration_param(params),
         related_activities=_flag(params, "related_activities"),
         related_agents=_flag(params, "related_agents"),
-        since=_time(params, "since"),
-        until=_time(params, "until"),
+        since=timestamp_param(params, "since"),
+        until=timestamp_param(params, "until"),
         limit=min(int(limit), MAX_LIMIT) or MAX_LIMIT,
         format=_choice(params, "format", ("exact", "ids", "canonical"), "exact"),  # type: ignore[arg-type]
         attachments=_flag(params, "attachments"),
@@ -216,15 +208,6 @@ def _choice(params: dict[str, str], name: str, allowed: tuple[str, ...], default
     if value not in allowed:
         raise BadRequestError(f"{name} must be one of {', '.join(allowed)}.", field=name)
     return value
-
-
-def _time(params: dict[str, str], name: str) -> datetime | None:
-    if name not in params:
-        return None
-    try:
-        return parse_timestamp(params[name])
-    except ValueError as exc:
-        raise BadRequestError(f"{name} must be an ISO 8601 timestamp with a time zone.", field=name) from exc
 
 
 def _languages(request: Request) -> list[str]:

@@ -22,7 +22,9 @@ from services.progress_service import documents
 from services.progress_service.access import check_agent_document_access, check_client_scope
 from services.progress_service.documents import Conditions, DocumentKey
 from services.progress_service.xapi_auth import PROFILE_READ, PROFILE_WRITE, STATE_READ, STATE_WRITE, XapiPrincipal
-from services.progress_service.xapi_document_params import (
+from services.progress_service.xapi_formats import Version
+from services.progress_service.xapi_objects import IFI_KEYS
+from services.progress_service.xapi_params import (
     activity_id_param,
     agent_param,
     content_type_header,
@@ -31,8 +33,6 @@ from services.progress_service.xapi_document_params import (
     since_param,
     write_conditions,
 )
-from services.progress_service.xapi_formats import Version
-from services.progress_service.xapi_objects import IFI_KEYS
 from services.progress_service.xapi_protocol import XapiVersion, check_params
 
 router = APIRouter(prefix="/xapi", tags=["xAPI documents"])

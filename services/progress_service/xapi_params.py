@@ -1,4 +1,4 @@
-"""The query parameters and headers of the xAPI document, Agents and Activities resources, checked.
+"""The query parameters and headers of the xAPI resources (statements, documents, Agents, Activities), checked.
 
 Each reader returns the parameter in the form the use cases take (the agent as its identifier key,
 the registration lowercased, `since` as an aware datetime) or raises the 400 naming it. Lengths are
@@ -44,14 +44,20 @@ def activity_id_param(params: dict[str, str]) -> str:
 def agent_param(params: dict[str, str], version: Version) -> tuple[dict[str, Any], str]:
     """`agent`: its parsed JSON and its inverse functional identifier key."""
     text = required_param(params, "agent")
+    ifi = agent_key(text, version)
+    agent: dict[str, Any] = orjson.loads(text)
+    return agent, ifi
+
+
+def agent_key(text: str, version: Version) -> str:
+    """The inverse functional identifier key of an `agent` parameter's JSON."""
     try:
         ifi = parse_agent_param(text, version)
     except XapiValidationError as exc:
         raise BadRequestError(str(exc), field="agent") from exc
     if len(ifi) > MAX_AGENT_IFI:
         raise BadRequestError(f"agent: its identifier is longer than {MAX_AGENT_IFI} characters.", field="agent")
-    agent: dict[str, Any] = orjson.loads(text)
-    return agent, ifi
+    return ifi
 
 
 def registration_param(params: dict[str, str]) -> str | None:
@@ -74,15 +80,22 @@ def document_id_param(params: dict[str, str], name: str) -> str:
 
 def since_param(params: dict[str, str], version: Version, id_param: str) -> datetime | None:
     """`since` when given; 2.0 forbids it beside the document id, 1.0.3 does not say, so there it is ignored."""
-    text = params.get("since")
-    if text is None:
+    if "since" not in params:
         return None
     if id_param in params and version == "2.0.0":
         raise BadRequestError(f"since is not allowed with {id_param} (it filters lists of ids).", field="since")
+    return timestamp_param(params, "since")
+
+
+def timestamp_param(params: dict[str, str], name: str) -> datetime | None:
+    """A timestamp parameter (`since`, `until`) when given, as an aware datetime."""
+    text = params.get(name)
+    if text is None:
+        return None
     try:
         return parse_timestamp(text)
     except ValueError as exc:
-        raise BadRequestError("since must be an ISO 8601 timestamp.", field="since") from exc
+        raise BadRequestError(f"{name} must be an ISO 8601 timestamp.", field=name) from exc
 
 
 def write_conditions(request: Request, *, refuse_blind_overwrite: bool) -> Conditions:
