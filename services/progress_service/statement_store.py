@@ -44,6 +44,10 @@ from services.progress_service.xapi_validation import XapiValidationError, valid
 AUTHORITY_HOME_PAGE = "https://plp.dev/api-clients"
 """The account home page of the `authority` the LRS writes: the credentials' `sub` is its name."""
 MAX_BATCH = 1_000
+MAX_IRI = 2_048
+"""Longest verb or activity IRI stored (the width of the columns that index them)."""
+MAX_AGENT_KEY = 1_024
+"""Longest agent identifier key stored (`statement_agent.ifi`)."""
 
 
 def format_stored(at: datetime) -> str:
@@ -190,6 +194,7 @@ async def _store_new(
         body = complete_statement(statement, version, statement_id=statement_id, stored=stored, authority=authority)
         completed[statement_id] = body
         refs = referenced[statement_id] = references(body)
+        _check_indexable(statement_id, body["verb"]["id"], refs)
         rows.append(
             {
                 "tenant_id": tenant_id,
@@ -231,6 +236,27 @@ async def _store_new(
     if voided_targets:
         events.extend(await mastery.forget_statements(session, tenant_id, voided_targets))
     await add_events(session, outbox, events)
+
+
+def _check_indexable(statement_id: str, verb_id: str, refs: References) -> None:
+    """A 400, not a database error, for identifiers longer than the columns that index them."""
+    too_long = [
+        *(("verb.id", v) for v in (verb_id,) if _longer(v, MAX_IRI)),
+        *(("activity", a) for a in refs.activities | refs.related_activities if _longer(a, MAX_IRI)),
+        *(("agent", a) for a in refs.agents | refs.related_agents if _longer(a, MAX_AGENT_KEY)),
+    ]
+    if too_long:
+        field, value = too_long[0]
+        raise BadRequestError(
+            f"Statement {statement_id}: an identifier of {len(value)} characters is longer than this LRS stores"
+            f" ({MAX_IRI} for IRIs, {MAX_AGENT_KEY} for agents).",
+            field=field,
+        )
+
+
+def _longer(value: str, characters: int) -> bool:
+    # PostgreSQL also caps an index entry's bytes, which non-ASCII characters reach before the column's width.
+    return len(value) > characters or len(value.encode()) > documents.MAX_KEY_BYTES
 
 
 async def _add_index_rows(

@@ -162,6 +162,24 @@ class TestPostStatements:
         assert await outbox_events(apps, "progress.statements.recorded") == []
 
     @pytest.mark.parametrize(
+        ("fields", "field"),
+        [
+            ({"object": {"id": "https://lms.example/items/" + "x" * 2_100}}, "activity"),
+            ({"object": {"id": "https://lms.example/items/" + "é" * 1_400}}, "activity"),  # 2,800 bytes
+            ({"verb": {"id": "https://lms.example/verbs/" + "v" * 2_100}}, "verb.id"),
+            ({"actor": {"account": {"homePage": "https://lms.example", "name": "n" * 1_100}}}, "agent"),
+        ],
+        ids=["long-activity", "wide-activity", "long-verb", "long-agent"],
+    )
+    async def test_identifiers_longer_than_the_lrs_stores_are_a_400_and_nothing_is_stored(
+        self, apps: Apps, progress: httpx.AsyncClient, tokens: TokenFactory, fields: dict[str, Any], field: str
+    ) -> None:
+        response = await progress.post("/xapi/statements", json=[statement(), statement(**fields)], headers=lms(tokens))
+
+        assert refused(response) == field
+        assert await stored_bodies(apps) == {}
+
+    @pytest.mark.parametrize(
         ("content", "field"),
         [(b"{not json", "body"), (b"[]", "statements"), (b'"a statement"', "body")],
         ids=["not-json", "empty-list", "not-an-object"],
