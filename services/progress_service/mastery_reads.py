@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import cast
 
 import sqlalchemy as sa
 from sqlmodel import col, select
@@ -10,6 +11,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from kit.pagination import OffsetPage
 from services.progress_service.evidence import evidence_of
 from services.progress_service.models import Mastery, MasteryChange, Statement
+from services.progress_service.schemas import ClassMastery, Status
 
 STREAK_WINDOW_DAYS = 366
 
@@ -54,6 +56,23 @@ async def class_matrix(
     if competencies:
         query = query.where(col(Mastery.competency_id).in_(competencies))
     return list(await session.exec(query.order_by(col(Mastery.competency_id), col(Mastery.learner_id))))
+
+
+def matrix_of(learners: list[str], competencies: list[str], rows: Sequence[Mastery]) -> ClassMastery:
+    """The learners x competencies matrix of `rows` (columns: `competencies`, or every one with evidence)."""
+    competencies = competencies or sorted({row.competency_id for row in rows})
+    column = {c: i for i, c in enumerate(competencies)}
+    line = {learner: i for i, learner in enumerate(learners)}
+    estimates: list[list[float | None]] = [[None] * len(competencies) for _ in learners]
+    statuses: list[list[Status]] = [["not_started"] * len(competencies) for _ in learners]
+    for row in rows:
+        if row.competency_id in column:
+            estimates[line[row.learner_id]][column[row.competency_id]] = row.estimate
+            statuses[line[row.learner_id]][column[row.competency_id]] = cast(Status, row.status)
+    mastered = [sum(1 for r in statuses if r[i] == "mastered") for i in range(len(competencies))]
+    return ClassMastery(
+        learners=learners, competencies=competencies, estimates=estimates, statuses=statuses, mastered_counts=mastered
+    )
 
 
 def week_start(today: date) -> datetime:

@@ -1,7 +1,7 @@
 """The progress service's own API: mastery per learner, its history, a class's matrix, weekly progress."""
 
 from datetime import UTC, datetime
-from typing import Annotated, cast
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
@@ -101,19 +101,7 @@ async def class_mastery(
     profile: ServiceClient = request.app.state.profile
     learners: list[str] = await profile.get(f"/authz/classes/{segment(class_id)}/learners", principal.token)
     rows = await mastery_reads.class_matrix(session, principal.tenant_id, learners, competency)
-    competencies = list(dict.fromkeys(competency)) or sorted({row.competency_id for row in rows})
-    column = {c: i for i, c in enumerate(competencies)}
-    line = {learner: i for i, learner in enumerate(learners)}
-    estimates: list[list[float | None]] = [[None] * len(competencies) for _ in learners]
-    statuses: list[list[Status]] = [["not_started"] * len(competencies) for _ in learners]
-    for row in rows:
-        if row.competency_id in column:
-            estimates[line[row.learner_id]][column[row.competency_id]] = row.estimate
-            statuses[line[row.learner_id]][column[row.competency_id]] = cast(Status, row.status)
-    mastered = [sum(1 for r in statuses if r[i] == "mastered") for i in range(len(competencies))]
-    return ClassMastery(
-        learners=learners, competencies=competencies, estimates=estimates, statuses=statuses, mastered_counts=mastered
-    )
+    return mastery_reads.matrix_of(learners, list(dict.fromkeys(competency)), rows)
 
 
 @router.put("/frameworks/{framework_id}/mastery-policy", tags=["mastery policy"])
