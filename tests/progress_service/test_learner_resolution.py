@@ -8,6 +8,7 @@ from services.profile_service.models import RosterUser
 from services.progress_service.models import Mastery, Statement
 from tests.conftest import Apps
 from tests.factories import make_roster
+from tests.problems import invalid_fields
 from tests.statements import WRITE, lms, master, record, statement
 from tests.tokens import TokenFactory
 
@@ -110,6 +111,31 @@ class TestPrediction:
         )
 
         assert response.status_code == 404
+
+    async def test_a_competency_id_longer_than_stored_is_422(
+        self, apps: Apps, progress: httpx.AsyncClient, tokens: TokenFactory
+    ) -> None:
+        await make_roster(apps.profile, "t1")
+
+        response = await progress.get(
+            f"/learners/l-a1/mastery/{'c' * 256}/prediction", headers=tokens.headers("t-a", "teacher")
+        )
+
+        assert response.status_code == 422
+        assert invalid_fields(response) == ["competency_id"]
+
+    async def test_another_tenants_evidence_does_not_count(
+        self, apps: Apps, progress: httpx.AsyncClient, tokens: TokenFactory
+    ) -> None:
+        await make_roster(apps.profile, "t1", "t2")
+        await master(progress, tokens, "l-a1", "3.NF.A.1")  # in t1; t2 has its own l-a1, taught by its own t-a
+
+        response = await progress.get(
+            "/learners/l-a1/mastery/3.NF.A.1/prediction", headers=tokens.headers("t-a", "teacher", tenant="t2")
+        )
+
+        assert response.status_code == 200, response.text
+        assert response.json()["pCorrect"] < 0.5
 
     async def test_without_a_token_it_is_401(self, apps: Apps, progress: httpx.AsyncClient) -> None:
         response = await progress.get("/learners/l-a1/mastery/3.NF.A.1/prediction")
